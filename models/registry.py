@@ -1,0 +1,136 @@
+"""MLflow tracking and the model registry: where runs go, who is champion, and since when.
+
+Tracking defaults to a local sqlite file (``data/mlflow.db``) with artifacts beside it;
+``MLFLOW_TRACKING_URI`` overrides it. The production model is ``models:/<name>@champion``.
+MLflow keeps no history of aliases, so every change of champion is also recorded as a tag
+on the registered model (``champion_history``, a JSON list) with its time and reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+CHAMPION = "champion"
+EXPERIMENT = "leadscore"
+
+
+class NoChampionError(LookupError):
+    """The registry has no champion version for the model name."""
+
+
+def tracking_uri(explicit: str | None = None, data_dir: str | Path = "data") -> str:
+    """The tracking URI: explicit, ``$MLFLOW_TRACKING_URI``, or ``sqlite:///data/mlflow.db``."""
+    if explicit:
+        return explicit
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return os.environ["MLFLOW_TRACKING_URI"]
+    path = Path(data_dir).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path / 'mlflow.db'}"
+
+
+def configure(uri: str) -> None:
+    """Points MLflow at ``uri`` and makes sure the experiment exists, artifacts beside the db."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    if mlflow.get_experiment_by_name(EXPERIMENT) is None:
+        location = None
+        if uri.startswith("sqlite:///"):
+            location = (
+                (Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts").resolve().as_uri()
+            )
+        mlflow.create_experiment(EXPERIMENT, artifact_location=location)
+    mlflow.set_experiment(EXPERIMENT)
+
+
+def _client() -> Any:
+    from mlflow import MlflowClient
+
+    return MlflowClient()
+
+
+@dataclass(frozen=True)
+class ChampionRef:
+    name: str
+    version: str
+    run_id: str | None
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.name}/{self.version}"
+
+
+def get_champion(name: str) -> ChampionRef:
+    """The version holding ``@champion``.
+
+    Raises:
+        NoChampionError: when no version holds the alias.
+    """
+    from mlflow.exceptions import MlflowException
+
+    try:
+        mv = _client().get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        raise NoChampionError(
+            f"no '{CHAMPION}' version of model '{name}' in the registry; run `leadscore train` first"
+        ) from None
+    return ChampionRef(name, str(mv.version), mv.run_id)
+
+
+def champion_history(name: str) -> list[dict[str, str]]:
+    """Every change of champion, oldest first: version, at (UTC ISO), reason."""
+    model = _client().get_registered_model(name)
+    return json.loads(model.tags.get("champion_history", "[]"))
+
+
+def set_champion(name: str, version: str, reason: str) -> None:
+    """Moves ``@champion`` to ``version`` and appends the change to the history tag."""
+    client = _client()
+    client.set_registered_model_alias(name, CHAMPION, version)
+    history = champion_history(name)
+    history.append(
+        {"version": str(version), "at": pd.Timestamp.now(tz="UTC").isoformat(), "reason": reason}
+    )
+    client.set_registered_model_tag(name, "champion_history", json.dumps(history))
+    client.set_model_version_tag(name, version, "promotion_reason", reason)
+
+
+def list_versions(name: str) -> pd.DataFrame:
+    """Registered versions with their holdout metrics and aliases, newest first."""
+    client = _client()
+    rows = []
+    for mv in client.search_model_versions(f"name = '{name}'"):
+        metrics = client.get_run(mv.run_id).data.metrics if mv.run_id else {}
+        rows.append(
+            {
+                "version": int(mv.version),
+                "created": pd.Timestamp(mv.creation_timestamp, unit="ms", tz="UTC").strftime(
+                    "%Y-%m-%d %H:%M"
+                ),
+                "aliases": ",".join(mv.aliases),
+                "test_roc_auc": metrics.get("test_roc_auc"),
+                "test_brier": metrics.get("test_brier"),
+                "run_id": mv.run_id,
+            }
+        )
+    return (
+        pd.DataFrame(rows).sort_values("version", ascending=False, ignore_index=True)
+        if rows
+        else pd.DataFrame()
+    )
+
+
+def load_pipeline(ref: ChampionRef) -> Any:
+    """Loads the fitted sklearn pipeline of a registered version."""
+    import mlflow
+
+    return mlflow.sklearn.load_model(ref.uri)

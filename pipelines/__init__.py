@@ -1,0 +1,1 @@
+"""Feature pipelines: data contracts, storage, point-in-time features, synthetic CRM data."""

@@ -1,0 +1,97 @@
+"""Reading the CRM input tables from a store, validated, with bad rows set aside."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from pipelines.contracts import INPUT_TABLES, empty_table, split_valid
+from pipelines.storage import Store, TableNotFound
+
+
+@dataclass
+class CrmTables:
+    """The validated input tables and the rows rejected from each, with their reasons."""
+
+    leads: pd.DataFrame
+    activities: pd.DataFrame
+    stage_history: pd.DataFrame | None
+    raw_counts: dict[str, int] = field(default_factory=dict)
+    rejected: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = field(default_factory=dict)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(int(r["row_index"].nunique()) for _, r in self.rejected.values())
+
+    def data_end(self) -> pd.Timestamp:
+        """The latest time seen anywhere in the inputs: 'now' for the data."""
+        times = [self.leads[c].max() for c in ("created_at", "converted_at", "lost_at")]
+        times.append(self.activities["occurred_at"].max())
+        if self.stage_history is not None:
+            times.append(self.stage_history["entered_at"].max())
+        return max(t for t in times if pd.notna(t))
+
+
+def _orphans(table: pd.DataFrame, lead_ids: pd.Series) -> pd.DataFrame:
+    bad = ~table["lead_id"].isin(lead_ids)
+    return pd.DataFrame(
+        {
+            "column": "lead_id",
+            "check": "references_leads",
+            "failure_case": table.loc[bad, "lead_id"].astype(str).to_numpy(),
+            "row_index": table.index[bad].to_numpy(),
+        }
+    )
+
+
+def validate_inputs(raw: dict[str, pd.DataFrame | None]) -> CrmTables:
+    """Validates raw input frames; rows failing a check or naming an unknown lead are set aside.
+
+    Raises:
+        ContractError: a table is unusable as a whole (e.g. a required column is missing).
+    """
+    counts = {name: (0 if frame is None else len(frame)) for name, frame in raw.items()}
+    rejected: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
+    leads_raw = raw["leads"]
+    if leads_raw is None:
+        raise TableNotFound("the 'leads' table is required")
+    leads, bad = split_valid("leads", leads_raw)
+    rejected["leads"] = (leads_raw, bad)
+    valid: dict[str, pd.DataFrame | None] = {"leads": leads}
+    for name in ("activities", "stage_history"):
+        frame = raw.get(name)
+        if frame is None:
+            valid[name] = empty_table(name) if name == "activities" else None
+            continue
+        good, bad = split_valid(name, frame)
+        # ``good`` keeps the row positions of ``frame``, so orphans' row_index addresses it too.
+        orphans = _orphans(good, leads["lead_id"])
+        valid[name] = good.drop(index=orphans["row_index"]).reset_index(drop=True)
+        rejected[name] = (frame, pd.concat([bad, orphans], ignore_index=True))
+    return CrmTables(
+        leads=leads.reset_index(drop=True),
+        activities=valid["activities"],  # type: ignore[arg-type]
+        stage_history=valid["stage_history"],
+        raw_counts=counts,
+        rejected=rejected,
+    )
+
+
+def read_inputs(store: Store) -> CrmTables:
+    """Reads and validates ``leads``, ``activities`` and ``stage_history`` (the last optional)."""
+    raw: dict[str, pd.DataFrame | None] = {}
+    for name in INPUT_TABLES:
+        raw[name] = store.read(name) if (name == "leads" or store.exists(name)) else None
+    return validate_inputs(raw)
+
+
+def write_inputs(store: Store, tables: dict[str, pd.DataFrame]) -> dict[str, int]:
+    """Validates whole input tables and writes them; returns rows written per table."""
+    from pipelines.contracts import validate_table
+
+    written = {}
+    for name, frame in tables.items():
+        store.write(name, validate_table(name, frame))
+        written[name] = len(frame)
+    return written

@@ -1,0 +1,97 @@
+"""Point-in-time training examples: (lead, snapshot time T) pairs and their labels.
+
+A lead enters the snapshot at T when it was created before T and had no outcome before T
+(not converted, not lost). Its label is 1 when ``converted_at`` falls in (T, T + horizon].
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+Cadence = Literal["weekly", "monthly"]
+
+
+def snapshot_dates(
+    start: pd.Timestamp, end: pd.Timestamp, cadence: Cadence = "weekly"
+) -> list[pd.Timestamp]:
+    """Snapshot times from ``start`` to ``end`` inclusive, at midnight UTC.
+
+    Weekly snapshots fall on Mondays; monthly ones on the first of the month.
+    """
+    start, end = _utc(start).normalize(), _utc(end).normalize()
+    freq = "W-MON" if cadence == "weekly" else "MS"
+    return list(pd.date_range(start, end, freq=freq))
+
+
+def open_at(leads: pd.DataFrame, at: pd.Timestamp) -> pd.Series:
+    """Mask of leads created before ``at`` with no outcome before ``at``."""
+    at = _utc(at)
+    converted_before = leads["converted_at"].notna() & (leads["converted_at"] < at)
+    lost_before = leads["lost_at"].notna() & (leads["lost_at"] < at)
+    return (leads["created_at"] < at) & ~converted_before & ~lost_before
+
+
+def build_snapshots(
+    leads: pd.DataFrame,
+    dates: list[pd.Timestamp],
+    horizon_days: int = 90,
+    max_per_lead: int | None = None,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Builds the (lead_id, snapshot_at, label) examples for ``dates``.
+
+    Args:
+        leads: the ``leads`` table (contract dtypes).
+        dates: snapshot times T.
+        horizon_days: label window after T.
+        max_per_lead: keep at most this many snapshots per lead (sampled with ``seed``),
+            so long-open leads do not dominate training.
+        seed: sampling seed.
+
+    Returns:
+        One row per example, sorted by snapshot_at then lead_id.
+    """
+    horizon = pd.Timedelta(days=horizon_days)
+    parts = []
+    for at in map(_utc, dates):
+        members = leads.loc[open_at(leads, at), ["lead_id", "converted_at"]]
+        converted = members["converted_at"]
+        label = converted.notna() & (converted > at) & (converted <= at + horizon)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "lead_id": members["lead_id"].to_numpy(),
+                    "snapshot_at": at,
+                    "label": label.to_numpy().astype("int8"),
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame(
+            {
+                "lead_id": pd.Series(dtype="str"),
+                "snapshot_at": pd.Series(dtype="datetime64[us, UTC]"),
+                "label": pd.Series(dtype="int8"),
+            }
+        )
+    snapshots = pd.concat(parts, ignore_index=True)
+    snapshots["snapshot_at"] = snapshots["snapshot_at"].astype("datetime64[us, UTC]")
+    if max_per_lead is not None:
+        snapshots = cap_per_lead(snapshots, max_per_lead, seed)
+    return snapshots.sort_values(["snapshot_at", "lead_id"], ignore_index=True)
+
+
+def cap_per_lead(snapshots: pd.DataFrame, max_per_lead: int, seed: int = 0) -> pd.DataFrame:
+    """Keeps at most ``max_per_lead`` randomly chosen snapshots of each lead."""
+    order = np.random.default_rng(seed).permutation(len(snapshots))
+    shuffled = snapshots.iloc[order]
+    keep = shuffled.groupby("lead_id", sort=False).cumcount() < max_per_lead
+    return shuffled[keep.to_numpy()].sort_values(["snapshot_at", "lead_id"], ignore_index=True)
+
+
+def _utc(at: pd.Timestamp | str) -> pd.Timestamp:
+    ts = pd.Timestamp(at)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")

@@ -1,0 +1,1 @@
+"""Scoring: the nightly batch scorer, ranked lists and the `leadscore` CLI."""

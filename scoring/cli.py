@@ -1,0 +1,287 @@
+"""The `leadscore` command line: thin commands over the library.
+
+Exit codes (for schedulers): 0 ok; 2 bad input or usage (a table breaks the contract, a bad
+option, a bad config); 3 no champion model; 4 store unavailable (cannot open, missing
+table); 5 another run holds the store's lock; 6 not enough data to train.
+Heavy libraries are imported inside commands so ``leadscore --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+EXIT_BAD_INPUT = 2
+EXIT_NO_CHAMPION = 3
+EXIT_STORE_UNAVAILABLE = 4
+EXIT_LOCKED = 5
+EXIT_INSUFFICIENT_DATA = 6
+
+app = typer.Typer(
+    help="leadscore: explainable lead scoring and qualification for B2B sales teams.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+StoreOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--store", help="Store URI (default $LEADSCORE_STORE or duckdb:///data/leadscore.duckdb)."
+    ),
+]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config-dir", help="Directory of YAML configs (default ./configs).")
+]
+TrackingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--tracking-uri",
+        help="MLflow tracking URI (default $MLFLOW_TRACKING_URI or sqlite:///data/mlflow.db).",
+    ),
+]
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Date (YYYY-MM-DD) the run is as of.")]
+
+
+def _fail(message: str, code: int) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Maps library errors to one-line messages and documented exit codes."""
+    from pipelines.config import ConfigError
+    from pipelines.contracts import ContractError
+    from pipelines.storage import StoreError, StoreLocked, TableNotFound
+
+    try:
+        yield
+    except StoreLocked as err:
+        _fail(str(err), EXIT_LOCKED)
+    except (TableNotFound, StoreError) as err:
+        _fail(str(err), EXIT_STORE_UNAVAILABLE)
+    except (ContractError, ConfigError) as err:
+        _fail(str(err), EXIT_BAD_INPUT)
+    except Exception as err:
+        from models import InsufficientDataError, NoChampionError
+
+        if isinstance(err, NoChampionError):
+            _fail(str(err), EXIT_NO_CHAMPION)
+        if isinstance(err, InsufficientDataError):
+            _fail(str(err), EXIT_INSUFFICIENT_DATA)
+        raise
+
+
+def _parse_date(value: str | None) -> Any:
+    import pandas as pd
+
+    if value is None:
+        return None
+    try:
+        return (
+            pd.Timestamp(value, tz="UTC").normalize()
+            if pd.Timestamp(value).tzinfo is None
+            else pd.Timestamp(value).tz_convert("UTC")
+        )
+    except ValueError:
+        _fail(f"--as-of: {value!r} is not a date (expected YYYY-MM-DD)", EXIT_BAD_INPUT)
+
+
+def _data_dir(store_uri: str | None) -> Path:
+    """Where MLflow's sqlite file goes by default: beside a local store, else ./data."""
+    from pipelines.storage import DuckDBStore, FileStore, open_store
+
+    store = open_store(store_uri)
+    if isinstance(store, DuckDBStore):
+        return store.path.parent
+    if isinstance(store, FileStore):
+        return store.root
+    return Path("data")
+
+
+@app.command()
+def generate(
+    leads: Annotated[int, typer.Option("--leads", min=10, help="Number of leads.")] = 20_000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same CRM).")] = 0,
+    store: StoreOpt = None,
+) -> None:
+    """Generate a synthetic CRM (leads, activities, stage history) into the store."""
+    with _errors():
+        from pipelines.inputs import write_inputs
+        from pipelines.storage import open_store
+        from pipelines.synthetic import generate_crm
+
+        target = open_store(store)
+        with console.status(f"generating {leads:,} leads"):
+            tables = generate_crm(leads, seed=seed)
+            written = write_inputs(target, tables)
+        summary = ", ".join(f"{n:,} {t}" for t, n in written.items())
+        console.print(f"wrote {summary} to [bold]{target.uri}[/]")
+
+
+@app.command()
+def train(
+    store: StoreOpt = None,
+    config_dir: ConfigOpt = None,
+    tracking_uri: TrackingOpt = None,
+    as_of: AsOfOpt = None,
+) -> None:
+    """Train a conversion model on point-in-time snapshots, log it to MLflow, gate promotion."""
+    with _errors():
+        from models import TrainConfig, train_model
+        from models.registry import tracking_uri as resolve_tracking
+        from pipelines.config import FeaturesConfig, load_config
+        from pipelines.inputs import read_inputs
+        from pipelines.storage import open_store
+
+        train_cfg = load_config(TrainConfig, "train", config_dir)
+        features_cfg = load_config(FeaturesConfig, "features", config_dir)
+        tracking = resolve_tracking(tracking_uri, _data_dir(store))
+        with console.status("reading and validating the CRM tables"):
+            tables = read_inputs(open_store(store))
+        if tables.rows_rejected:
+            console.print(
+                f"[yellow]{tables.rows_rejected} input rows fail the contract and are left out[/]"
+            )
+        with console.status("building snapshots, training, evaluating, logging to MLflow"):
+            result = train_model(tables, train_cfg, features_cfg, tracking, _parse_date(as_of))
+        m = result.metrics
+        console.print(
+            f"trained {result.model_name} v{result.version} (run {result.run_id}); calibration: {result.calibration}\n"
+            f"rows: {result.fold_sizes}\n"
+            f"holdout {result.folds.test_start.date()}..{result.folds.test_end.date()}: "
+            f"ROC AUC {m['roc_auc']:.3f}  PR AUC {m['pr_auc']:.3f}  Brier {m['brier']:.4f}  ECE {m['ece']:.4f}\n"
+            + (
+                "promoted to [bold green]@champion[/]"
+                if result.promoted
+                else "[yellow]not promoted[/]: the champion is as good or better"
+            )
+            + f"\nMLflow: {tracking}"
+        )
+
+
+@app.command()
+def score(
+    as_of: AsOfOpt = None,
+    store: StoreOpt = None,
+    config_dir: ConfigOpt = None,
+    tracking_uri: TrackingOpt = None,
+) -> None:
+    """Score every open lead with the champion model and write the ranked list (nightly job)."""
+    with _errors():
+        import pandas as pd
+        from rich.progress import Progress
+
+        from models import configure
+        from models.registry import tracking_uri as resolve_tracking
+        from pipelines.config import FeaturesConfig, load_config
+        from pipelines.storage import open_store
+        from scoring.config import ScoringConfig
+        from scoring.scorer import run_scoring
+
+        cfg = load_config(ScoringConfig, "scoring", config_dir)
+        features_cfg = load_config(FeaturesConfig, "features", config_dir)
+        configure(resolve_tracking(tracking_uri, _data_dir(store)))
+        day = _parse_date(as_of) or pd.Timestamp.now(tz="UTC").normalize()
+        with Progress(console=err_console, transient=True) as bar:
+            task = bar.add_task("scoring", total=None)
+            result = run_scoring(
+                open_store(store),
+                day,
+                cfg,
+                features_cfg,
+                lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        console.print(
+            f"scored {result.rows_scored:,} open leads as of {day.date()} with {result.model.name} "
+            f"v{result.model.version}; {result.rows_quarantined} input rows quarantined (run {result.run_id})"
+        )
+
+
+@app.command()
+def top(
+    owner: Annotated[str | None, typer.Option("--owner", help="Only this rep's leads.")] = None,
+    n: Annotated[int, typer.Option("-n", min=1, help="How many leads.")] = 20,
+    as_of: AsOfOpt = None,
+    store: StoreOpt = None,
+) -> None:
+    """Show the ranked leads (overall, or one rep's) from the latest or a given scoring run."""
+    with _errors():
+        from rich.table import Table
+
+        from pipelines.storage import open_store
+        from scoring.lists import read_lead_scores
+
+        scores = read_lead_scores(open_store(store), _parse_date(as_of))
+        if owner is not None:
+            scores = scores[scores["owner_id"] == owner]
+            if scores.empty:
+                _fail(f"no scored leads for owner {owner!r}", EXIT_BAD_INPUT)
+        rank = "rank_in_owner" if owner else "rank_overall"
+        scores = scores.sort_values(rank).head(n)
+        day = scores["as_of"].iloc[0].date() if len(scores) else "-"
+        table = Table(
+            title=f"Top {len(scores)} leads as of {day}" + (f" for {owner}" if owner else "")
+        )
+        for column in ("#", "lead", "owner", "score", "grade", "probability", "expected value"):
+            table.add_column(
+                column, justify="right" if column not in ("lead", "owner", "grade") else "left"
+            )
+        for row in scores.itertuples():
+            table.add_row(
+                str(getattr(row, rank)),
+                row.lead_id,
+                row.owner_id if isinstance(row.owner_id, str) else "-",
+                f"{row.score:.1f}",
+                row.grade,
+                f"{row.probability:.3f}",
+                f"{row.expected_value:,.0f}",
+            )
+        console.print(table)
+
+
+@app.command()
+def models(
+    store: StoreOpt = None,
+    tracking_uri: TrackingOpt = None,
+    name: Annotated[str, typer.Option("--name", help="Registered model name.")] = "lead-conversion",
+) -> None:
+    """List registered model versions with holdout metrics, aliases and champion history."""
+    with _errors():
+        from models import champion_history, configure, list_versions
+        from models.registry import tracking_uri as resolve_tracking
+
+        configure(resolve_tracking(tracking_uri, _data_dir(store)))
+        versions = list_versions(name)
+        if versions.empty:
+            _fail(
+                f"no versions of model '{name}' registered; run `leadscore train`", EXIT_NO_CHAMPION
+            )
+        console.print(versions.to_string(index=False))
+        console.print("\nchampion history:")
+        for event in champion_history(name):
+            console.print(f"  v{event['version']} from {event['at']}: {event['reason']}")
+
+
+def main() -> None:
+    """Entry point of the `leadscore` console script."""
+    logging.basicConfig(
+        level=os.environ.get("LEADSCORE_LOG_LEVEL", "WARNING"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    app(prog_name="leadscore")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

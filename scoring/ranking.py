@@ -1,0 +1,36 @@
+"""Scores, grades and ranks: deterministic, ties broken by lead_id."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from scoring.config import GradeThresholds
+
+UNASSIGNED = "(unassigned)"
+
+
+def to_score(probability: np.ndarray) -> np.ndarray:
+    """The probability in percent, one decimal: a score of 37.5 means a 37.5% chance."""
+    return np.round(np.clip(probability, 0.0, 1.0) * 100.0, 1)
+
+
+def to_grade(score: np.ndarray, thresholds: GradeThresholds) -> np.ndarray:
+    return np.select(
+        [score >= thresholds.A, score >= thresholds.B, score >= thresholds.C],
+        ["A", "B", "C"],
+        default="D",
+    )
+
+
+def add_ranks(scores: pd.DataFrame) -> pd.DataFrame:
+    """Adds rank_overall and rank_in_owner (1 = best; ties broken by lead_id ascending)."""
+    ordered = scores.sort_values(
+        ["probability", "lead_id"], ascending=[False, True], kind="mergesort"
+    )
+    ordered = ordered.assign(rank_overall=np.arange(1, len(ordered) + 1, dtype="int64"))
+    owner = ordered["owner_id"].astype("object").where(ordered["owner_id"].notna(), UNASSIGNED)
+    ordered["rank_in_owner"] = (
+        ordered.groupby(owner.to_numpy(), sort=False).cumcount().astype("int64") + 1
+    )
+    return ordered.reset_index(drop=True)
