@@ -1,6 +1,7 @@
 """Models: estimators, time-based training, evaluation, calibration, MLflow registry."""
 
 from models.config import TrainConfig
+from models.estimator import booster_of
 from models.registry import (
     ChampionRef,
     NoChampionError,
@@ -20,6 +21,7 @@ __all__ = [
     "NoChampionError",
     "TrainConfig",
     "TrainingResult",
+    "booster_of",
     "champion_history",
     "configure",
     "get_champion",

@@ -24,15 +24,67 @@ class SplitSettings(Frozen):
 
 
 class LightGBMSettings(Frozen):
-    n_estimators: int = Field(300, gt=0)
-    learning_rate: float = Field(0.05, gt=0)
-    num_leaves: int = Field(31, gt=1)
+    """Sized for explanation: TreeSHAP (pred_contrib) cost grows with trees x leaves x depth^2.
+
+    Measured on generated data: depth 4 / 15 leaves / 150 trees kept the holdout AUC of an
+    unbounded 300-tree model and cut pred_contrib from 7.5 to 0.8 ms per row.
+    """
+
+    n_estimators: int = Field(150, gt=0)
+    learning_rate: float = Field(0.1, gt=0)
+    num_leaves: int = Field(15, gt=1)
+    max_depth: int = Field(4, description="-1 for unbounded (slow explanations)")
     min_child_samples: int = Field(50, gt=0)
     subsample: float = Field(0.8, gt=0, le=1)
     subsample_freq: int = 1
     colsample_bytree: float = Field(0.8, gt=0, le=1)
     reg_lambda: float = Field(1.0, ge=0)
     n_jobs: int = Field(1, description="LightGBM threads; 1 is fastest on a shared 2-core box")
+
+
+class RulePointWeights(Frozen):
+    """Points per signal, the way marketing-automation tools score leads (HubSpot, Marketo)."""
+
+    activity_window_days: int = Field(
+        30, gt=0, description="activities count when in this window (one of the engagement windows)"
+    )
+    activity_points: dict[str, float] = {
+        "demo_request": 25.0,
+        "meeting": 20.0,
+        "pricing_page_view": 10.0,
+        "email_reply": 10.0,
+        "webinar_attended": 8.0,
+        "form_submit": 5.0,
+        "content_download": 5.0,
+        "email_click": 2.0,
+        "web_visit": 1.0,
+    }
+    max_points_per_activity: float | None = Field(
+        50.0, gt=0, description="cap on the points one activity type adds (None: no cap)"
+    )
+    negative_points: dict[str, float] = {"unsubscribe": -30.0, "email_bounce": -15.0}
+    seniority_points: dict[str, float] = {
+        "c_level": 20.0,
+        "vp": 15.0,
+        "director": 10.0,
+        "head": 8.0,
+        "manager": 5.0,
+        "student_intern": -10.0,
+    }
+    decision_maker_points: float = 10.0
+    budget_stated_points: float = 10.0
+    timeframe_points: float = 10.0
+    timeframe_max_months: float = Field(3.0, gt=0)
+    free_mail_points: float = -10.0
+
+
+class BaselineSettings(Frozen):
+    """The baselines LightGBM is compared with on the same holdout (``models.baselines``)."""
+
+    rule_points: RulePointWeights = RulePointWeights()
+    naive_bayes_alpha: float = Field(1.0, gt=0, description="Laplace smoothing of value counts")
+    logistic_c: float = Field(1.0, gt=0, description="inverse L2 strength of the logistic baseline")
+    logistic_max_iter: int = Field(2000, gt=0)
 
 
 class TrainConfig(Frozen):
@@ -42,6 +94,7 @@ class TrainConfig(Frozen):
     split: SplitSettings = SplitSettings()
     lightgbm: LightGBMSettings = LightGBMSettings()
     calibration: Literal["isotonic", "sigmoid", "auto"] = "auto"
+    baselines: BaselineSettings = BaselineSettings()
     min_leads: int = Field(200, ge=1)
     min_conversions: int = Field(30, ge=1)
     families: tuple[str, ...] = (

@@ -38,8 +38,16 @@ def tracking_uri(explicit: str | None = None, data_dir: str | Path = "data") -> 
 def configure(uri: str) -> None:
     """Points MLflow at ``uri`` and makes sure the experiment exists, artifacts beside the db."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    import logging
+    import warnings
+
     import mlflow
 
+    # cloudpickle is chosen on purpose (custom transformers; see README); MLflow's INFO
+    # chatter about creating tables drowns the CLI's own output.
+    warnings.filterwarnings("ignore", message="Saving scikit-learn models in the pickle")
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     if mlflow.get_experiment_by_name(EXPERIMENT) is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from pipelines.contracts import INPUT_TABLES, empty_table, split_valid
@@ -33,12 +34,16 @@ class CrmTables:
         return max(t for t in times if pd.notna(t))
 
 
-def _orphans(table: pd.DataFrame, lead_ids: pd.Series) -> pd.DataFrame:
+def _orphans(table: pd.DataFrame, lead_ids: pd.Series, rejected_ids: pd.Series) -> pd.DataFrame:
+    """Rows whose lead is unknown (``references_leads``) or was itself rejected (``lead_quarantined``)."""
     bad = ~table["lead_id"].isin(lead_ids)
+    check = np.where(
+        table.loc[bad, "lead_id"].isin(rejected_ids), "lead_quarantined", "references_leads"
+    )
     return pd.DataFrame(
         {
             "column": "lead_id",
-            "check": "references_leads",
+            "check": check,
             "failure_case": table.loc[bad, "lead_id"].astype(str).to_numpy(),
             "row_index": table.index[bad].to_numpy(),
         }
@@ -58,6 +63,7 @@ def validate_inputs(raw: dict[str, pd.DataFrame | None]) -> CrmTables:
         raise TableNotFound("the 'leads' table is required")
     leads, bad = split_valid("leads", leads_raw)
     rejected["leads"] = (leads_raw, bad)
+    rejected_ids = leads_raw["lead_id"].reset_index(drop=True).iloc[bad["row_index"].unique()]
     valid: dict[str, pd.DataFrame | None] = {"leads": leads}
     for name in ("activities", "stage_history"):
         frame = raw.get(name)
@@ -66,7 +72,7 @@ def validate_inputs(raw: dict[str, pd.DataFrame | None]) -> CrmTables:
             continue
         good, bad = split_valid(name, frame)
         # ``good`` keeps the row positions of ``frame``, so orphans' row_index addresses it too.
-        orphans = _orphans(good, leads["lead_id"])
+        orphans = _orphans(good, leads["lead_id"], rejected_ids)
         valid[name] = good.drop(index=orphans["row_index"]).reset_index(drop=True)
         rejected[name] = (frame, pd.concat([bad, orphans], ignore_index=True))
     return CrmTables(

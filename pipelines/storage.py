@@ -15,6 +15,7 @@ import fcntl
 import os
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -36,6 +37,24 @@ class StoreLocked(StoreError):
     """Another run holds the store's lock."""
 
 
+@dataclass(frozen=True)
+class Replace:
+    """Replace the rows of ``table`` where ``column == value`` by ``frame``."""
+
+    table: str
+    frame: pd.DataFrame
+    column: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Append:
+    """Append ``frame`` to ``table`` (created when missing)."""
+
+    table: str
+    frame: pd.DataFrame
+
+
 class Store(Protocol):
     uri: str
 
@@ -44,6 +63,7 @@ class Store(Protocol):
     def write(self, table: str, df: pd.DataFrame) -> None: ...
     def replace_partition(self, table: str, df: pd.DataFrame, column: str, value: Any) -> None: ...
     def append(self, table: str, df: pd.DataFrame) -> None: ...
+    def write_batch(self, operations: list[Replace | Append]) -> None: ...
     def lock(self, name: str = "scoring") -> contextlib.AbstractContextManager[None]: ...
 
 
@@ -126,22 +146,23 @@ class DuckDBStore:
             con.execute("COMMIT")
 
     def replace_partition(self, table: str, df: pd.DataFrame, column: str, value: Any) -> None:
-        _check_name(table)
-        with self.connect() as con:
-            con.register("incoming", df)
-            con.execute("BEGIN")
-            con.execute(f'CREATE TABLE IF NOT EXISTS "{table}" AS SELECT * FROM incoming LIMIT 0')
-            con.execute(f'DELETE FROM "{table}" WHERE "{column}" = ?', [value])
-            con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM incoming')
-            con.execute("COMMIT")
+        self.write_batch([Replace(table, df, column, value)])
 
     def append(self, table: str, df: pd.DataFrame) -> None:
-        _check_name(table)
+        self.write_batch([Append(table, df)])
+
+    def write_batch(self, operations: list[Replace | Append]) -> None:
+        """Applies every operation in one transaction: all of them land, or none."""
         with self.connect() as con:
-            con.register("incoming", df)
             con.execute("BEGIN")
-            con.execute(f'CREATE TABLE IF NOT EXISTS "{table}" AS SELECT * FROM incoming LIMIT 0')
-            con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM incoming')
+            for i, op in enumerate(operations):
+                table = _check_name(op.table)
+                name = f"incoming_{i}"
+                con.register(name, op.frame)
+                con.execute(f'CREATE TABLE IF NOT EXISTS "{table}" AS SELECT * FROM {name} LIMIT 0')
+                if isinstance(op, Replace):
+                    con.execute(f'DELETE FROM "{table}" WHERE "{op.column}" = ?', [op.value])
+                con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM {name}')
             con.execute("COMMIT")
 
     def lock(self, name: str = "scoring") -> contextlib.AbstractContextManager[None]:
@@ -194,6 +215,18 @@ class FileStore:
             self.write(table, df)
             return
         self.write(table, pd.concat([self.read(table), df], ignore_index=True))
+
+    def write_batch(self, operations: list[Replace | Append]) -> None:
+        """Applies replacements first, then appends; each file is replaced atomically.
+
+        Files cannot share a transaction: a crash between two files leaves the new list
+        without its run record, never a run record without its list.
+        """
+        for op in sorted(operations, key=lambda o: not isinstance(o, Replace)):
+            if isinstance(op, Replace):
+                self.replace_partition(op.table, op.frame, op.column, op.value)
+            else:
+                self.append(op.table, op.frame)
 
     def lock(self, name: str = "scoring") -> contextlib.AbstractContextManager[None]:
         return _file_lock(self.root / "store", name)

@@ -30,3 +30,35 @@ def duckdb_uri(tmp_path: Path) -> str:
 @pytest.fixture
 def tracking(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+
+@pytest.fixture(scope="session")
+def trained(
+    tmp_path_factory: pytest.TempPathFactory, small_crm: dict[str, pd.DataFrame]
+) -> dict[str, str]:
+    """A DuckDB store holding ``small_crm`` and an MLflow registry with a champion trained on it.
+
+    Tests that write must work on a copy of the store (see ``store_copy``).
+    """
+    from models import TrainConfig, train_model
+    from pipelines.config import FeaturesConfig
+    from pipelines.inputs import read_inputs, write_inputs
+    from pipelines.storage import open_store
+
+    root = tmp_path_factory.mktemp("trained")
+    store_uri = f"duckdb:///{root / 'crm.duckdb'}"
+    tracking = f"sqlite:///{root / 'mlflow.db'}"
+    store = open_store(store_uri)
+    write_inputs(store, small_crm)
+    train_model(read_inputs(store), TrainConfig(), FeaturesConfig(), tracking)
+    return {"store": store_uri, "tracking": tracking, "path": str(root / "crm.duckdb")}
+
+
+@pytest.fixture
+def store_copy(trained: dict[str, str], tmp_path: Path) -> str:
+    """A private copy of the trained fixture's store, free to write to."""
+    import shutil
+
+    target = tmp_path / "crm.duckdb"
+    shutil.copy(trained["path"], target)
+    return f"duckdb:///{target}"

@@ -1,0 +1,61 @@
+"""BANT checklist, qualification and trend: ordered, configurable rules over a lead's features.
+
+Rules are pandas expressions (``DataFrame.eval``) over the transformed feature columns plus
+``score``, ``grade`` and ``bant_met`` (how many of need/budget/authority/timing are met).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from scoring.config import BantRules, QualificationRule, TrendSettings
+
+# When this feature says the field was not given, the BANT item is unknown (null).
+BANT_UNKNOWN_WHEN = {
+    "need": "bant_need_present == 0",
+    "budget": "bant_budget_missing == 1",
+    "authority": "bant_authority_level != bant_authority_level",  # NaN: no title, no declaration
+    "timing": "bant_timing_missing == 1",
+}
+
+
+def _evaluate(frame: pd.DataFrame, expression: str) -> pd.Series:
+    result = frame.eval(expression, engine="python")
+    return pd.Series(np.asarray(result, dtype=bool), index=frame.index)
+
+
+def bant_checklist(Xt: pd.DataFrame, rules: BantRules) -> pd.DataFrame:
+    """True / False / None per BANT item and lead (None when the lead never said)."""
+    out = {}
+    for item, expression in rules.model_dump().items():
+        met = _evaluate(Xt, expression)
+        unknown = _evaluate(Xt, BANT_UNKNOWN_WHEN[item])
+        out[item] = met.astype(object).where(~unknown, None)
+    return pd.DataFrame(out, index=Xt.index)
+
+
+def bant_json(checklist: pd.DataFrame) -> list[str]:
+    return [json.dumps(row) for row in checklist.to_dict(orient="records")]
+
+
+def qualify(frame: pd.DataFrame, rules: tuple[QualificationRule, ...], default: str) -> np.ndarray:
+    """The first rule that matches names the qualification; ``default`` when none does."""
+    decided = np.full(len(frame), None, dtype=object)
+    for rule in rules:
+        hit = _evaluate(frame, rule.when).to_numpy() & (decided == None)  # noqa: E711
+        decided[hit] = rule.name
+    decided[decided == None] = default  # noqa: E711
+    return decided
+
+
+def trend(score: pd.Series, previous: pd.Series, cfg: TrendSettings) -> np.ndarray:
+    """improving / steady / declining against the previous run's score, ``new`` without one."""
+    delta = score.to_numpy() - previous.reindex(score.index).to_numpy(dtype="float64")
+    return np.select(
+        [np.isnan(delta), delta >= cfg.min_change, delta <= -cfg.min_change],
+        ["new", "improving", "declining"],
+        default="steady",
+    )
