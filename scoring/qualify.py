@@ -11,6 +11,7 @@ import json
 import numpy as np
 import pandas as pd
 
+from pipelines.config import ConfigError
 from scoring.config import BantRules, QualificationRule, TrendSettings
 
 # When this feature says the field was not given, the BANT item is unknown (null).
@@ -23,7 +24,11 @@ BANT_UNKNOWN_WHEN = {
 
 
 def _evaluate(frame: pd.DataFrame, expression: str) -> pd.Series:
-    result = frame.eval(expression, engine="python")
+    try:
+        result = frame.eval(expression, engine="python")
+    except (NameError, KeyError, SyntaxError, TypeError, ValueError) as err:
+        known = "score, grade, bant_met and the bant_/fit_/eng_/stage_ features"
+        raise ConfigError(f"scoring rule {expression!r}: {err} (rules may use {known})") from None
     return pd.Series(np.asarray(result, dtype=bool), index=frame.index)
 
 
