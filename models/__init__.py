@@ -10,6 +10,7 @@ from models.registry import (
     get_champion,
     list_versions,
     load_pipeline,
+    load_reference,
     set_champion,
     tracking_uri,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "get_champion",
     "list_versions",
     "load_pipeline",
+    "load_reference",
     "set_champion",
     "tracking_uri",
     "train_model",

@@ -87,6 +87,21 @@ class BaselineSettings(Frozen):
     logistic_max_iter: int = Field(2000, gt=0)
 
 
+class LeakageSettings(Frozen):
+    """Features predicting the label this well on their own are dropped (or flagged)."""
+
+    drop_auc: float = Field(0.95, gt=0.5, le=1.0)
+    drop_correlation: float = Field(0.95, gt=0, le=1.0)
+    warn_auc: float = Field(0.80, gt=0.5, le=1.0, description="listed as 'check' in the report")
+
+
+class PromotionSettings(Frozen):
+    """The gate: a challenger becomes @champion only when it beats it on the same holdout."""
+
+    min_auc_gain: float = Field(0.0, ge=0, description="AUC margin over the champion")
+    max_brier_increase: float = Field(0.0, ge=0, description="tolerated Brier increase")
+
+
 class TrainConfig(Frozen):
     model_name: str = "lead-conversion"
     seed: int = 0
@@ -95,6 +110,9 @@ class TrainConfig(Frozen):
     lightgbm: LightGBMSettings = LightGBMSettings()
     calibration: Literal["isotonic", "sigmoid", "auto"] = "auto"
     baselines: BaselineSettings = BaselineSettings()
+    monotone_engagement: bool = Field(False, description="more engagement never lowers the score")
+    leakage: LeakageSettings = LeakageSettings()
+    promotion: PromotionSettings = PromotionSettings()
     min_leads: int = Field(200, ge=1)
     min_conversions: int = Field(30, ge=1)
     families: tuple[str, ...] = (

@@ -1,6 +1,8 @@
 """One model object from the feature frame to a calibrated probability.
 
-``build_pipeline`` returns the unfitted ``Pipeline(features → LightGBM)``; ``fit_calibrated``
+``build_pipeline`` returns the unfitted ``Pipeline(inputs → features → select → LightGBM)``:
+``inputs`` refuses a frame missing a column seen at fit (never silently filled), ``features``
+are the feature families, ``select`` drops what the leakage check flagged. ``fit_calibrated``
 fits it, then calibrates the frozen classifier on a later fold, giving one ``Pipeline`` that
 is logged, evaluated and served as a whole.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from lightgbm import LGBMClassifier
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import brier_score_loss
@@ -18,6 +21,44 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from models.config import TrainConfig
 from pipelines.config import FeaturesConfig
 from pipelines.families import FAMILIES, StageFeatures
+
+
+class RequireColumns(TransformerMixin, BaseEstimator):
+    """Passes the frame through; at transform, a column seen at fit must be present."""
+
+    def fit(self, X: pd.DataFrame, y: object = None) -> RequireColumns:
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        missing = [c for c in self.feature_names_in_ if c not in X.columns]
+        if missing:
+            raise ValueError(
+                f"model input is missing column(s) {', '.join(missing)}; they are never filled in"
+            )
+        return X
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        return self.feature_names_in_
+
+
+class DropFeatures(TransformerMixin, BaseEstimator):
+    """Drops the named features (those the leakage check flagged at training)."""
+
+    def __init__(self, columns: tuple[str, ...] = ()) -> None:
+        self.columns = columns
+
+    def fit(self, X: pd.DataFrame, y: object = None) -> DropFeatures:
+        self.feature_names_out_ = np.asarray(
+            [c for c in X.columns if c not in self.columns], dtype=object
+        )
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        return X[list(self.feature_names_out_)]
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        return self.feature_names_out_
 
 
 def build_features(train_cfg: TrainConfig, features_cfg: FeaturesConfig) -> FeatureUnion:
@@ -40,13 +81,40 @@ def build_classifier(train_cfg: TrainConfig) -> LGBMClassifier:
 
 
 def build_pipeline(train_cfg: TrainConfig, features_cfg: FeaturesConfig) -> Pipeline:
-    """The unfitted pipeline: feature families → LightGBM."""
+    """The unfitted pipeline: input check → feature families → leakage drop → LightGBM."""
     return Pipeline(
         [
+            ("inputs", RequireColumns()),
             ("features", build_features(train_cfg, features_cfg)),
+            ("select", DropFeatures()),
             ("model", build_classifier(train_cfg)),
         ]
     )
+
+
+UNCONSTRAINED = ("eng_trend", "eng_prior_count", "eng_value_sum", "eng_days_since_first")
+
+
+def monotone_constraints(columns: list[str], cfg: FeaturesConfig) -> list[int]:
+    """LightGBM monotone constraints so that more engagement never lowers the score.
+
+    +1 for counts and intensities of engagement, -1 for days since the last (high-intent)
+    activity and for negative events (unsubscribe, bounce), 0 for everything else.
+    """
+    negative = (*(f"eng_{t}_" for t in cfg.engagement.negative_types), "eng_negative_count")
+
+    def sign(column: str) -> int:
+        if (
+            not column.startswith("eng_")
+            or column in UNCONSTRAINED
+            or column.startswith("eng_other_")
+        ):
+            return 0
+        if column.startswith(negative) or column.startswith("eng_days_since"):
+            return -1
+        return 1
+
+    return [sign(c) for c in columns]
 
 
 def fit_calibrated(
@@ -70,13 +138,13 @@ def fit_calibrated(
     pipeline.fit(X_train, y_train)
     if X_cal is None or y_cal is None or len(np.unique(y_cal)) < 2:
         return pipeline, "none"
-    features, classifier = pipeline.named_steps["features"], pipeline.named_steps["model"]
-    Xt_cal = features.transform(X_cal)
+    transform, classifier = pipeline[:-1], pipeline[-1]
+    Xt_cal = transform.transform(X_cal)
     if method == "auto":
         method = _choose_calibration(classifier, Xt_cal, np.asarray(y_cal))
     calibrated = CalibratedClassifierCV(FrozenEstimator(classifier), method=method)
     calibrated.fit(Xt_cal, y_cal)
-    return Pipeline([("features", features), ("model", calibrated)]), method
+    return Pipeline([*transform.steps, (pipeline.steps[-1][0], calibrated)]), method
 
 
 def _choose_calibration(classifier: LGBMClassifier, Xt: pd.DataFrame, y: np.ndarray) -> str:
@@ -95,7 +163,7 @@ def _choose_calibration(classifier: LGBMClassifier, Xt: pd.DataFrame, y: np.ndar
 
 def booster_of(pipeline: Pipeline) -> LGBMClassifier:
     """The fitted LightGBM classifier inside a (possibly calibrated) pipeline."""
-    model = pipeline.named_steps["model"]
+    model = pipeline[-1]
     if isinstance(model, CalibratedClassifierCV):
         return model.calibrated_classifiers_[0].estimator.estimator
     return model

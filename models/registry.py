@@ -47,6 +47,7 @@ def configure(uri: str) -> None:
     # chatter about creating tables drowns the CLI's own output.
     warnings.filterwarnings("ignore", message="Saving scikit-learn models in the pickle")
     logging.getLogger("mlflow").setLevel(logging.WARNING)
+    logging.getLogger("mlflow.sklearn").setLevel(logging.ERROR)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
@@ -115,6 +116,10 @@ def set_champion(name: str, version: str, reason: str) -> None:
 def list_versions(name: str) -> pd.DataFrame:
     """Registered versions with their holdout metrics and aliases, newest first."""
     client = _client()
+    # search_model_versions leaves aliases empty; the registered model holds them.
+    aliases: dict[str, list[str]] = {}
+    for alias, held_by in client.get_registered_model(name).aliases.items():
+        aliases.setdefault(str(held_by), []).append(alias)
     rows = []
     for mv in client.search_model_versions(f"name = '{name}'"):
         metrics = client.get_run(mv.run_id).data.metrics if mv.run_id else {}
@@ -124,7 +129,7 @@ def list_versions(name: str) -> pd.DataFrame:
                 "created": pd.Timestamp(mv.creation_timestamp, unit="ms", tz="UTC").strftime(
                     "%Y-%m-%d %H:%M"
                 ),
-                "aliases": ",".join(mv.aliases),
+                "aliases": ",".join(sorted(aliases.get(str(mv.version), []))),
                 "test_roc_auc": metrics.get("test_roc_auc"),
                 "test_brier": metrics.get("test_brier"),
                 "run_id": mv.run_id,
@@ -142,3 +147,22 @@ def load_pipeline(ref: ChampionRef) -> Any:
     import mlflow
 
     return mlflow.sklearn.load_model(ref.uri)
+
+
+def load_reference(name: str) -> pd.DataFrame | None:
+    """The champion's training reference sample (``reference.parquet``), or None."""
+    import mlflow
+
+    try:
+        champion = get_champion(name)
+    except NoChampionError:
+        return None
+    if champion.run_id is None:
+        return None
+    try:
+        path = mlflow.artifacts.download_artifacts(
+            run_id=champion.run_id, artifact_path="reference.parquet"
+        )
+    except Exception:  # an older run without the artifact
+        return None
+    return pd.read_parquet(path)

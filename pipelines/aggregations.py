@@ -66,11 +66,18 @@ def engagement_columns(cfg: EngagementConfig) -> list[tuple[str, str]]:
 
 def engagement_sql(cfg: EngagementConfig) -> str:
     """One row per snapshot with every engagement feature (zero counts for silent leads)."""
-    aggregates = ",\n    ".join(f"{expr} AS {name}" for name, expr in engagement_columns(cfg))
+    columns = engagement_columns(cfg)
+    aggregates = ",\n    ".join(f"{expr} AS {name}" for name, expr in columns)
+    # Counts and sums of a lead with no event before T are 0; "days since" stays missing.
+    outputs = ", ".join(
+        f"agg.{name}" if name.startswith("eng_days_since") else f"coalesce(agg.{name}, 0) AS {name}"
+        for name, _ in columns
+    )
+    # day = UTC day number from the epoch: independent of the session's time zone.
     return f"""
 WITH ev AS (
     SELECT s.lead_id, s.snapshot_at, a.type, a.value,
-           CAST(a.occurred_at AS DATE) AS day,
+           CAST(floor(epoch(a.occurred_at) / 86400) AS BIGINT) AS day,
            (epoch(s.snapshot_at) - epoch(a.occurred_at)) / 86400.0 AS age_days
     FROM snapshots s
     JOIN activities a ON a.lead_id = s.lead_id AND a.occurred_at < s.snapshot_at
@@ -80,7 +87,7 @@ agg AS (
     {aggregates}
     FROM ev GROUP BY ev.lead_id, ev.snapshot_at
 )
-SELECT s.lead_id, s.snapshot_at, agg.* EXCLUDE (lead_id, snapshot_at)
+SELECT s.lead_id, s.snapshot_at, {outputs}
 FROM snapshots s LEFT JOIN agg USING (lead_id, snapshot_at)
 """
 

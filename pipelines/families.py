@@ -43,10 +43,10 @@ class Family(TransformerMixin, BaseEstimator):
 
 def _category(values: pd.Series, categories: list[str]) -> pd.Series:
     """A categorical with fixed levels: unseen values and missing become NaN."""
-    return pd.Series(
-        pd.Categorical(values.astype("object").where(values.notna(), None), categories=categories),
-        index=values.index,
-    )
+    known = values.astype("object")
+    # Unseen levels are set to missing first: pandas will stop doing it silently.
+    known = known.where(known.isin(categories), None)
+    return pd.Series(pd.Categorical(known, categories=categories), index=values.index)
 
 
 def _levels(values: pd.Series, min_count: int) -> list[str]:

@@ -96,11 +96,22 @@ def build_feature_frame(
     """
     cfg = cfg or FeaturesConfig()
     attributes = lead_attributes(leads, cfg)
-    events = event_features(snapshots, activities, stage_history, cfg, threads)
-    frame = snapshots.reset_index(drop=True).merge(
-        attributes, on="lead_id", how="left", validate="many_to_one"
+    frame = snapshots.reset_index(drop=True)
+    # Events are timed to the microsecond (the contract's resolution): T is floored to it,
+    # which can only leave out events, never let one at or after T in.
+    keys = pd.DataFrame(
+        {
+            "lead_id": frame["lead_id"].to_numpy(),
+            "snapshot_at": frame["snapshot_at"].dt.floor("us").astype("datetime64[us, UTC]"),
+        }
     )
-    frame = frame.merge(events, on=list(KEY_COLUMNS), how="left", validate="one_to_one")
+    events = event_features(keys, activities, stage_history, cfg, threads)
+    frame = frame.merge(attributes, on="lead_id", how="left", validate="many_to_one")
+    frame["_key"] = keys["snapshot_at"].to_numpy()
+    events = events.rename(columns={"snapshot_at": "_key"})
+    frame = frame.merge(events, on=["lead_id", "_key"], how="left", validate="one_to_one").drop(
+        columns="_key"
+    )
     age = (frame["snapshot_at"] - frame.pop("created_at")).dt.total_seconds() / 86400.0
     frame.insert(len(snapshots.columns), "lead_age_days", age.astype("float64"))
     numeric = [

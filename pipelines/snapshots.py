@@ -85,9 +85,15 @@ def build_snapshots(
 
 
 def cap_per_lead(snapshots: pd.DataFrame, max_per_lead: int, seed: int = 0) -> pd.DataFrame:
-    """Keeps at most ``max_per_lead`` randomly chosen snapshots of each lead."""
-    order = np.random.default_rng(seed).permutation(len(snapshots))
-    shuffled = snapshots.iloc[order]
+    """Keeps at most ``max_per_lead`` randomly chosen snapshots of each lead.
+
+    The draw depends only on the rows and the seed, not on their order in the input.
+    """
+    canonical = snapshots.sort_values(
+        ["lead_id", "snapshot_at"], ignore_index=True, kind="mergesort"
+    )
+    order = np.random.default_rng(seed).permutation(len(canonical))
+    shuffled = canonical.iloc[order]
     keep = shuffled.groupby("lead_id", sort=False).cumcount() < max_per_lead
     return shuffled[keep.to_numpy()].sort_values(["snapshot_at", "lead_id"], ignore_index=True)
 

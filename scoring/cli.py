@@ -18,6 +18,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from scoring.cli_reports import register as register_reports
+
 EXIT_BAD_INPUT = 2
 EXIT_NO_CHAMPION = 3
 EXIT_STORE_UNAVAILABLE = 4
@@ -143,6 +145,7 @@ def train(
         from pipelines.config import FeaturesConfig, load_config
         from pipelines.inputs import read_inputs
         from pipelines.storage import open_store
+        from scoring.config import ScoringConfig
 
         train_cfg = load_config(TrainConfig, "train", config_dir)
         features_cfg = load_config(FeaturesConfig, "features", config_dir)
@@ -153,21 +156,65 @@ def train(
             console.print(
                 f"[yellow]{tables.rows_rejected} input rows fail the contract and are left out[/]"
             )
-        with console.status("building snapshots, training, evaluating, logging to MLflow"):
-            result = train_model(tables, train_cfg, features_cfg, tracking, _parse_date(as_of))
-        m = result.metrics
+        grades = load_config(ScoringConfig, "scoring", config_dir).grades.model_dump()
+        with console.status(
+            "building snapshots, training, evaluating against baselines, logging to MLflow"
+        ):
+            result = train_model(
+                tables, train_cfg, features_cfg, tracking, _parse_date(as_of), grades
+            )
         console.print(
             f"trained {result.model_name} v{result.version} (run {result.run_id}); calibration: {result.calibration}\n"
-            f"rows: {result.fold_sizes}\n"
-            f"holdout {result.folds.test_start.date()}..{result.folds.test_end.date()}: "
-            f"ROC AUC {m['roc_auc']:.3f}  PR AUC {m['pr_auc']:.3f}  Brier {m['brier']:.4f}  ECE {m['ece']:.4f}\n"
-            + (
-                "promoted to [bold green]@champion[/]"
-                if result.promoted
-                else "[yellow]not promoted[/]: the champion is as good or better"
-            )
-            + f"\nMLflow: {tracking}"
+            f"rows: {result.fold_sizes}; holdout {result.folds.test_start.date()}..{result.folds.test_end.date()}"
         )
+        console.print(_evaluation_table(result.evaluation))
+        for row in result.leakage.itertuples():
+            verb = (
+                "[red]dropped[/]"
+                if row.action == "drop"
+                else "[yellow]check this is known before the outcome:[/]"
+            )
+            console.print(f"{verb} {row.feature} (AUC alone {row.auc:.3f})")
+        state = (
+            "promoted to [bold green]@champion[/]" if result.promoted else "[yellow]not promoted[/]"
+        )
+        console.print(f"{state}: {result.reason}\nMLflow: {tracking}")
+
+
+def _evaluation_table(evaluation: Any) -> Any:
+    from rich.table import Table
+
+    table = Table(title="Holdout evaluation (latest period)")
+    columns = ("roc_auc", "pr_auc", "brier", "log_loss", "ece", "lift_top10", "capture_top20")
+    headers = ("AUC", "PR AUC", "Brier", "log loss", "ECE", "lift@10%", "capture@20%")
+    table.add_column("model", no_wrap=True, min_width=11)
+    for header in headers:
+        table.add_column(header, justify="right")
+    for row in evaluation.to_dict(orient="records"):
+        table.add_row(row["model"], *(f"{row[c]:.4f}" for c in columns))
+    return table
+
+
+@app.command()
+def promote(
+    version: Annotated[str, typer.Argument(help="Registered version to make @champion.")],
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why (recorded in the champion history).")
+    ],
+    store: StoreOpt = None,
+    tracking_uri: TrackingOpt = None,
+    name: Annotated[str, typer.Option("--name", help="Registered model name.")] = "lead-conversion",
+) -> None:
+    """Force a version to @champion, bypassing the gate; the reason is recorded."""
+    with _errors():
+        from models import configure, set_champion
+        from models.registry import tracking_uri as resolve_tracking
+
+        if not reason.strip():
+            _fail("--reason must say why the gate is bypassed", EXIT_BAD_INPUT)
+        configure(resolve_tracking(tracking_uri, _data_dir(store)))
+        set_champion(name, version, f"forced: {reason.strip()}")
+        console.print(f"{name} v{version} is now @champion (forced: {reason.strip()})")
 
 
 @app.command()
@@ -268,9 +315,16 @@ def models(
                 f"no versions of model '{name}' registered; run `leadscore train`", EXIT_NO_CHAMPION
             )
         console.print(versions.to_string(index=False))
-        console.print("\nchampion history:")
-        for event in champion_history(name):
-            console.print(f"  v{event['version']} from {event['at']}: {event['reason']}")
+        console.print("\nchampion history (who held @champion when):")
+        events = champion_history(name)
+        for event, after in zip(events, [*events[1:], None], strict=True):
+            until = after["at"][:19] if after else "now"
+            console.print(
+                f"  v{event['version']}: {event['at'][:19]} → {until}  ({event['reason']})"
+            )
+
+
+register_reports(app)
 
 
 def main() -> None:

@@ -65,9 +65,8 @@ def score_chunk(
     pipeline: object, X: pd.DataFrame, cfg: ScoringConfig
 ) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame, list[str]]:
     """Probability, profile scores, BANT checklist and reasons for one chunk of model input."""
-    features = pipeline.named_steps["features"]  # type: ignore[attr-defined]
-    model = pipeline.named_steps["model"]  # type: ignore[attr-defined]
-    Xt = features.transform(X)
+    transform, model = pipeline[:-1], pipeline[-1]  # type: ignore[index]
+    Xt = transform.transform(X)
     probability = model.predict_proba(Xt)[:, 1]
     contrib = contributions(booster_of(pipeline).booster_, Xt, cfg.reasons.threads)
     profiles = family_scores(contrib, PROFILE_FAMILIES)

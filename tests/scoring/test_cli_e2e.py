@@ -47,8 +47,13 @@ def _scores(chain: dict[str, object]) -> pd.DataFrame:
 def test_train_reports_and_promotes_first_model(chain: dict[str, object]) -> None:
     out = str(chain["train"])
     assert "lead-conversion v1" in out and "@champion" in out
-    auc = float(out.split("ROC AUC")[1].split()[0])
-    assert auc > AUC_FLOOR
+    assert "rule_points" in out and "naive_bayes" in out and "logistic" in out
+    from models import configure, list_versions
+
+    configure(str(chain["tracking"]))
+    versions = list_versions("lead-conversion")
+    assert versions["aliases"].tolist() == ["champion"]
+    assert versions["test_roc_auc"].iloc[0] > AUC_FLOOR
 
 
 def test_written_scores_meet_the_contract(chain: dict[str, object]) -> None:
@@ -137,5 +142,5 @@ def test_missing_store_exits_4(tmp_path: Path) -> None:
 
 def test_help_lists_every_command() -> None:
     out = invoke("--help")
-    for command in ("generate", "train", "score", "top", "models"):
+    for command in ("generate", "train", "score", "top", "models", "promote", "export", "report"):
         assert command in out

@@ -106,7 +106,7 @@ def test_reason_signs_agree_with_contributions(
             small_crm["leads"], small_crm["activities"], small_crm["stage_history"], snapshots
         )
     )
-    Xt = pipeline.named_steps["features"].transform(X)
+    Xt = pipeline[:-1].transform(X)
     contrib = contributions(booster_of(pipeline).booster_, Xt)
     # Contributions add up to the booster's raw score.
     raw = booster_of(pipeline).booster_.predict(Xt, raw_score=True)
