@@ -11,7 +11,7 @@ LEADS  ?= 20000
 AS_OF  ?= 2026-11-01
 export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: help venv demo test check bench clean
+.PHONY: help venv demo test check bench slow clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-8s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -40,8 +40,11 @@ check: venv ## Lint and type-check (ruff + mypy)
 	$(BIN)/ruff format --check pipelines models scoring tests
 	$(BIN)/mypy
 
-bench: venv ## Benchmarks and the slow property tests (figures printed)
-	$(BIN)/pytest -m "slow or bench" -q -s
+bench: venv ## Benchmarks at scale (figures printed; sizes: see tests/bench/test_benchmarks.py)
+	$(BIN)/pytest -m bench -q -s -p no:cacheprovider
+
+slow: venv ## The slow tests (1,000-example point-in-time property)
+	$(BIN)/pytest -m slow -q
 
 clean: ## Remove the venv, generated data and caches
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -20,75 +20,121 @@ def _type_list(types: tuple[str, ...]) -> str:
     return "(" + ", ".join(_quote(t) for t in types) + ")"
 
 
-def engagement_columns(cfg: EngagementConfig) -> list[tuple[str, str]]:
-    """(column name, SQL aggregate over ``ev``) for every engagement feature."""
-    cols: list[tuple[str, str]] = []
-    kinds = [(t, f"ev.type = {_quote(t)}") for t in cfg.activity_types]
-    kinds.append(("other", f"ev.type NOT IN {_type_list(cfg.activity_types)}"))
-    kinds.append(("total", "TRUE"))
-    for name, cond in kinds:
-        cols.append((f"eng_{name}_count", f"count(*) FILTER (WHERE {cond})"))
-        for days in cfg.windows_days:
-            cols.append(
-                (f"eng_{name}_{days}d", f"count(*) FILTER (WHERE {cond} AND ev.age_days <= {days})")
-            )
+def _window_label(days: int) -> str:
+    return f"n_{days}d"
+
+
+def _decay_label(half_life: float) -> str:
+    return "d_" + f"{half_life:g}".replace(".", "_")
+
+
+def per_type_aggregates(cfg: EngagementConfig) -> list[tuple[str, str]]:
+    """Stage 1: (column, SQL aggregate over ``ev``) per (lead, snapshot, activity type).
+
+    One pass over the raw events computes these few aggregates; the features are then
+    pivoted from this much smaller table (stage 2), instead of evaluating every feature's
+    filter on every event.
+    """
+    trend = cfg.trend_days
+    cols = [("n", "count(*)")]
+    cols += [
+        (_window_label(d), f"count(*) FILTER (WHERE ev.age_days <= {d})") for d in cfg.windows_days
+    ]
     for half_life in cfg.half_lives_days:
         rate = math.log(2) / half_life
-        label = f"{half_life:g}".replace(".", "_")
-        cols.append(
-            (f"eng_total_decay_{label}d", f"coalesce(sum(exp(-{rate!r} * ev.age_days)), 0)")
-        )
-        high = f"ev.type IN {_type_list(cfg.high_intent_types)}"
-        cols.append(
-            (
-                f"eng_high_intent_decay_{label}d",
-                f"coalesce(sum(exp(-{rate!r} * ev.age_days)) FILTER (WHERE {high}), 0)",
-            )
-        )
-    high = f"ev.type IN {_type_list(cfg.high_intent_types)}"
-    negative = f"ev.type IN {_type_list(cfg.negative_types)}"
-    trend = cfg.trend_days
+        cols.append((_decay_label(half_life), f"sum(exp(-{rate!r} * ev.age_days))"))
     cols += [
-        ("eng_days_since_last", "min(ev.age_days)"),
-        ("eng_days_since_high_intent", f"min(ev.age_days) FILTER (WHERE {high})"),
-        ("eng_days_since_first", "max(ev.age_days)"),
-        ("eng_active_days_90d", "count(DISTINCT ev.day) FILTER (WHERE ev.age_days <= 90)"),
-        ("eng_recent_count", f"count(*) FILTER (WHERE ev.age_days <= {trend})"),
-        (
-            "eng_prior_count",
-            f"count(*) FILTER (WHERE ev.age_days > {trend} AND ev.age_days <= {2 * trend})",
-        ),
-        ("eng_negative_count", f"count(*) FILTER (WHERE {negative})"),
-        ("eng_value_sum", "coalesce(sum(ev.value), 0)"),
+        ("age_min", "min(ev.age_days)"),
+        ("age_max", "max(ev.age_days)"),
+        ("recent", f"count(*) FILTER (WHERE ev.age_days <= {trend})"),
+        ("prior", f"count(*) FILTER (WHERE ev.age_days > {trend} AND ev.age_days <= {2 * trend})"),
+        ("value_sum", "sum(ev.value)"),
     ]
     return cols
 
 
+def engagement_columns(cfg: EngagementConfig) -> list[tuple[str, str]]:
+    """Stage 2: (feature name, SQL aggregate over ``bt``, the per-type table) per feature."""
+    cols: list[tuple[str, str]] = []
+    kinds = [(t, f"bt.type = {_quote(t)}") for t in cfg.activity_types]
+    kinds.append(("other", f"bt.type NOT IN {_type_list(cfg.activity_types)}"))
+    kinds.append(("total", "TRUE"))
+    for name, cond in kinds:
+        cols.append((f"eng_{name}_count", f"sum(bt.n) FILTER (WHERE {cond})"))
+        for days in cfg.windows_days:
+            cols.append(
+                (f"eng_{name}_{days}d", f"sum(bt.{_window_label(days)}) FILTER (WHERE {cond})")
+            )
+    high = f"bt.type IN {_type_list(cfg.high_intent_types)}"
+    negative = f"bt.type IN {_type_list(cfg.negative_types)}"
+    for half_life in cfg.half_lives_days:
+        label, column = f"{half_life:g}".replace(".", "_"), _decay_label(half_life)
+        cols.append((f"eng_total_decay_{label}d", f"sum(bt.{column})"))
+        cols.append((f"eng_high_intent_decay_{label}d", f"sum(bt.{column}) FILTER (WHERE {high})"))
+    cols += [
+        ("eng_days_since_last", "min(bt.age_min)"),
+        ("eng_days_since_high_intent", f"min(bt.age_min) FILTER (WHERE {high})"),
+        ("eng_days_since_first", "max(bt.age_max)"),
+        ("eng_recent_count", "sum(bt.recent)"),
+        ("eng_prior_count", "sum(bt.prior)"),
+        ("eng_negative_count", f"sum(bt.n) FILTER (WHERE {negative})"),
+        ("eng_value_sum", "sum(bt.value_sum)"),
+    ]
+    return cols
+
+
+ACTIVE_DAYS = ("eng_active_days_90d", "count(DISTINCT ev.day) FILTER (WHERE ev.age_days <= 90)")
+
+
+def engagement_feature_names(cfg: EngagementConfig) -> list[str]:
+    """Every engagement feature, in the order of the feature frame."""
+    names = [name for name, _ in engagement_columns(cfg)]
+    names.insert(names.index("eng_days_since_first") + 1, ACTIVE_DAYS[0])
+    return names
+
+
 def engagement_sql(cfg: EngagementConfig) -> str:
     """One row per snapshot with every engagement feature (zero counts for silent leads)."""
+    stage1 = ",\n    ".join(f"{expr} AS {name}" for name, expr in per_type_aggregates(cfg))
     columns = engagement_columns(cfg)
-    aggregates = ",\n    ".join(f"{expr} AS {name}" for name, expr in columns)
+    stage2 = ",\n    ".join(f"{expr} AS {name}" for name, expr in columns)
+    names = engagement_feature_names(cfg)
     # Counts and sums of a lead with no event before T are 0; "days since" stays missing.
     outputs = ", ".join(
-        f"agg.{name}" if name.startswith("eng_days_since") else f"coalesce(agg.{name}, 0) AS {name}"
-        for name, _ in columns
+        f"CAST({name} AS DOUBLE) AS {name}"
+        if name.startswith("eng_days_since")
+        else f"CAST(coalesce({name}, 0) AS DOUBLE) AS {name}"
+        for name in names
     )
     # day = UTC day number from the epoch: independent of the session's time zone.
-    return f"""
-WITH ev AS (
+    # The event join is written out in each consumer: a CTE used twice is materialised
+    # (all events before T in memory at once); inlined, each pass streams.
+    events = """(
     SELECT s.lead_id, s.snapshot_at, a.type, a.value,
            CAST(floor(epoch(a.occurred_at) / 86400) AS BIGINT) AS day,
            (epoch(s.snapshot_at) - epoch(a.occurred_at)) / 86400.0 AS age_days
     FROM snapshots s
     JOIN activities a ON a.lead_id = s.lead_id AND a.occurred_at < s.snapshot_at
+) ev"""
+    return f"""
+WITH bt AS (
+    SELECT ev.lead_id, ev.snapshot_at, ev.type,
+    {stage1}
+    FROM {events} GROUP BY ev.lead_id, ev.snapshot_at, ev.type
 ),
 agg AS (
-    SELECT ev.lead_id, ev.snapshot_at,
-    {aggregates}
-    FROM ev GROUP BY ev.lead_id, ev.snapshot_at
+    SELECT bt.lead_id, bt.snapshot_at,
+    {stage2}
+    FROM bt GROUP BY bt.lead_id, bt.snapshot_at
+),
+days AS (
+    SELECT ev.lead_id, ev.snapshot_at, {ACTIVE_DAYS[1]} AS {ACTIVE_DAYS[0]}
+    FROM {events} GROUP BY ev.lead_id, ev.snapshot_at
 )
 SELECT s.lead_id, s.snapshot_at, {outputs}
-FROM snapshots s LEFT JOIN agg USING (lead_id, snapshot_at)
+FROM snapshots s
+LEFT JOIN agg USING (lead_id, snapshot_at)
+LEFT JOIN days USING (lead_id, snapshot_at)
 """
 
 
@@ -103,18 +149,21 @@ WITH sh AS (
     JOIN stage_history h ON h.lead_id = s.lead_id AND h.entered_at < s.snapshot_at
 ),
 moves AS (
-    SELECT *, pos < lag(pos) OVER (PARTITION BY lead_id, snapshot_at ORDER BY entered_at, pos)
-              AS backward
+    -- Ties in entered_at are ordered by funnel position, the same way for both columns.
+    SELECT *, pos < lag(pos) OVER w AS backward, row_number() OVER w AS step
     FROM sh
+    WINDOW w AS (PARTITION BY lead_id, snapshot_at ORDER BY entered_at, pos)
 ),
 agg AS (
     SELECT lead_id, snapshot_at,
-           arg_max(stage, entered_at) AS stage_current,
+           arg_max(stage, step) AS stage_current,
            (epoch(any_value(snapshot_at)) - epoch(max(entered_at))) / 86400.0 AS stage_days_in_stage,
            count(*) FILTER (WHERE backward) AS stage_backward_moves,
            count(DISTINCT stage) AS stage_distinct_stages
     FROM moves GROUP BY lead_id, snapshot_at
 )
-SELECT s.lead_id, s.snapshot_at, agg.* EXCLUDE (lead_id, snapshot_at)
+SELECT s.lead_id, s.snapshot_at, agg.stage_current, agg.stage_days_in_stage,
+       coalesce(agg.stage_backward_moves, 0) AS stage_backward_moves,
+       coalesce(agg.stage_distinct_stages, 0) AS stage_distinct_stages
 FROM snapshots s LEFT JOIN agg USING (lead_id, snapshot_at)
 """

@@ -68,8 +68,15 @@ class StageConfig(Frozen):
     }
 
 
+class EngineSettings(Frozen):
+    """DuckDB settings for the event aggregations."""
+
+    memory_limit: str = Field("2GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+
+
 class FeaturesConfig(Frozen):
     horizon_days: int = Field(90, gt=0)
+    engine: EngineSettings = EngineSettings()
     engagement: EngagementConfig = EngagementConfig()
     stages: StageConfig = StageConfig()
     free_mail_domains: tuple[str, ...] = (

@@ -38,7 +38,11 @@ def lead_attributes(leads: pd.DataFrame, cfg: FeaturesConfig) -> pd.DataFrame:
     for column in NUMERIC_LEAD_COLUMNS:
         out[column] = leads[column].astype("float64").to_numpy()
     out["is_decision_maker"] = leads["is_decision_maker"].astype("float64").to_numpy()
-    email = leads["email"].astype("object")
+    raw_email = leads["email"].astype("object")
+    # An address counts only when it has a local part and a domain ("a@b"); blanks do not.
+    email = raw_email.where(
+        raw_email.fillna("").astype(str).str.contains(r"[^@\s]@[^@\s]", regex=True), None
+    )
     domain = email.where(email.notna(), "").str.rsplit("@", n=1).str[-1].str.strip().str.lower()
     free = domain.isin(cfg.free_mail_domains).astype("float64")
     out["email_present"] = email.notna().astype("float64").to_numpy()
@@ -59,6 +63,8 @@ def event_features(
     try:
         if threads:
             con.execute(f"SET threads = {int(threads)}")
+        con.execute(f"SET memory_limit = '{cfg.engine.memory_limit}'")
+        con.execute("SET preserve_insertion_order = false")
         con.register("snapshots", snapshots[list(KEY_COLUMNS)])
         con.register("activities", activities[["lead_id", "occurred_at", "type", "value"]])
         frame = con.sql(engagement_sql(cfg.engagement)).to_arrow_table().to_pandas()

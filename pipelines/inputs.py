@@ -34,11 +34,22 @@ class CrmTables:
         return max(t for t in times if pd.notna(t))
 
 
+def member_of(values: pd.Series, allowed: pd.Series) -> np.ndarray:
+    """``values.isin(allowed)`` for ids, vectorised in Arrow (pandas' ``isin`` on Arrow-backed
+    strings builds a Python object per allowed value: 27 s for a million ids)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = pa.array(values.astype("object").to_numpy(), type=pa.string(), from_pandas=True)
+    options = pa.array(allowed.astype("object").to_numpy(), type=pa.string(), from_pandas=True)
+    return np.asarray(pc.is_in(array, value_set=options).to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def _orphans(table: pd.DataFrame, lead_ids: pd.Series, rejected_ids: pd.Series) -> pd.DataFrame:
     """Rows whose lead is unknown (``references_leads``) or was itself rejected (``lead_quarantined``)."""
-    bad = ~table["lead_id"].isin(lead_ids)
+    bad = ~member_of(table["lead_id"], lead_ids)
     check = np.where(
-        table.loc[bad, "lead_id"].isin(rejected_ids), "lead_quarantined", "references_leads"
+        member_of(table.loc[bad, "lead_id"], rejected_ids), "lead_quarantined", "references_leads"
     )
     return pd.DataFrame(
         {

@@ -15,7 +15,7 @@ from pipelines.config import FeaturesConfig
 from pipelines.contracts import LeadScores, ScoringRuns, quarantine_rows
 from pipelines.families import EMPLOYEE_BANDS
 from pipelines.features import build_feature_frame, model_input
-from pipelines.inputs import CrmTables, read_inputs
+from pipelines.inputs import CrmTables, member_of, read_inputs
 from pipelines.snapshots import open_at
 from pipelines.storage import Append, Replace, Store, TableNotFound
 from scoring.config import ScoringConfig
@@ -98,10 +98,10 @@ def score_open_leads(
         ids = chunk["lead_id"]
         snapshots = pd.DataFrame({"lead_id": ids.to_numpy(), "snapshot_at": as_of})
         snapshots["snapshot_at"] = snapshots["snapshot_at"].astype("datetime64[us, UTC]")
-        activities = tables.activities[tables.activities["lead_id"].isin(ids)]
+        activities = tables.activities[member_of(tables.activities["lead_id"], ids)]
         stages = tables.stage_history
         if stages is not None:
-            stages = stages[stages["lead_id"].isin(ids)]
+            stages = stages[member_of(stages["lead_id"], ids)]
         frame = build_feature_frame(chunk, activities, stages, snapshots, features_cfg)
         probability, profiles, _, _ = score_chunk(pipeline, model_input(frame), cfg)
         profiles.index = chunk.index

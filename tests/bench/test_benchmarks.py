@@ -1,0 +1,77 @@
+"""`make bench`: the figures the issues ask for, measured in separate processes.
+
+Sizes come from the environment so the same benchmarks run small on a laptop and large on
+a big machine: LEADSCORE_BENCH_LEADS (feature build, default 1,000,000 ≈ 22M activities),
+LEADSCORE_BENCH_SCORE_LEADS (open leads scored, default 100,000), LEADSCORE_BENCH_TRAIN_LEADS
+(retrain history, default 200,000). Generated stores are cached under data/bench/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.bench
+ROOT = Path(__file__).resolve().parents[2]
+CACHE = ROOT / "data" / "bench"
+
+
+def run_step(*args: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.bench.bench_steps", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    print(json.dumps(figures))
+    return figures
+
+
+def store_of(n_leads: int) -> str:
+    path = CACHE / f"crm_{n_leads}"
+    uri = f"parquet:///{path}"
+    if not (path / "activities.parquet").exists():
+        run_step("generate", str(n_leads), uri)
+    return uri
+
+
+def test_feature_build_at_one_t() -> None:
+    n = int(os.environ.get("LEADSCORE_BENCH_LEADS", 1_000_000))
+    figures = run_step("features", store_of(n))
+    assert figures["leads"] == n
+    print(
+        f"GOAL features <= 60 s and peak RSS <= 6 GB: {figures['features_s']} s, {figures['peak_rss_gb']} GB"
+    )
+
+
+def test_nightly_scoring_end_to_end(tmp_path: Path) -> None:
+    n = int(os.environ.get("LEADSCORE_BENCH_SCORE_LEADS", 100_000))
+    tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    run_step("train", store_of(20_000), tracking)  # a champion trained on a normal history
+    path = tmp_path / "open"
+    import shutil
+
+    shutil.copytree(Path(store_of(n).removeprefix("parquet:///")), path)
+    uri = f"parquet:///{path}"
+    run_step("reopen", uri)
+    scored = run_step("score", uri, tracking)
+    raw = run_step("raw_model", uri, tracking)
+    ratio = scored["scorer_s"] / raw["raw_s"]
+    print(
+        f"scorer / (predict + pred_contrib) = {ratio:.2f} (goal <= 1.5); peak RSS {scored['peak_rss_gb']} GB"
+    )
+    assert scored["rows_scored"] == n == raw["rows"]
+
+
+def test_full_retrain(tmp_path: Path) -> None:
+    n = int(os.environ.get("LEADSCORE_BENCH_TRAIN_LEADS", 200_000))
+    figures = run_step("train", store_of(n), f"sqlite:///{tmp_path / 'mlflow.db'}")
+    print(f"retrain on {n:,} leads over two years: {figures['train_s']} s (goal for 1M: <= 600 s)")
