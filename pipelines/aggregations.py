@@ -67,10 +67,11 @@ def engagement_columns(cfg: EngagementConfig) -> list[tuple[str, str]]:
             )
     high = f"bt.type IN {_type_list(cfg.high_intent_types)}"
     negative = f"bt.type IN {_type_list(cfg.negative_types)}"
+    # Exponentially decayed intensity per activity type, in total and of high-intent actions.
     for half_life in cfg.half_lives_days:
         label, column = f"{half_life:g}".replace(".", "_"), _decay_label(half_life)
-        cols.append((f"eng_total_decay_{label}d", f"sum(bt.{column})"))
-        cols.append((f"eng_high_intent_decay_{label}d", f"sum(bt.{column}) FILTER (WHERE {high})"))
+        for name, cond in [*kinds, ("high_intent", high)]:
+            cols.append((f"eng_{name}_decay_{label}d", f"sum(bt.{column}) FILTER (WHERE {cond})"))
     cols += [
         ("eng_days_since_last", "min(bt.age_min)"),
         ("eng_days_since_high_intent", f"min(bt.age_min) FILTER (WHERE {high})"),

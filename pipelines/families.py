@@ -21,6 +21,7 @@ from pipelines.titles import DEPARTMENTS, SENIORITIES, parse_job_titles, seniori
 
 TIMEFRAME_MONTHS = {"0-1m": 1.0, "1-3m": 3.0, "3-6m": 6.0, "6-12m": 12.0, "12m+": 18.0}
 EMPLOYEE_BANDS = (0, 10, 50, 200, 1000, 5000)
+REVENUE_BANDS = (0.0, 1e6, 1e7, 5e7, 2.5e8, 1e9)
 _TOKEN = re.compile(r"[a-z][a-z0-9]+")
 
 
@@ -47,6 +48,13 @@ def _category(values: pd.Series, categories: list[str]) -> pd.Series:
     # Unseen levels are set to missing first: pandas will stop doing it silently.
     known = known.where(known.isin(categories), None)
     return pd.Series(pd.Categorical(known, categories=categories), index=values.index)
+
+
+def _band(values: pd.Series, edges: tuple[float, ...]) -> pd.Series:
+    """Ordinal band (1 = below the second edge, ...); missing stays missing."""
+    numbers = values.astype("float64")
+    band = pd.Series(np.digitize(numbers.fillna(-1), edges), index=values.index).astype("float64")
+    return band.where(numbers.notna())
 
 
 def _levels(values: pd.Series, min_count: int) -> list[str]:
@@ -194,6 +202,7 @@ class FitFeatures(Family):
             "fit_employees": employees,
             "fit_employees_band": band.where(employees.notna()),
             "fit_annual_revenue": X["annual_revenue"].astype("float64"),
+            "fit_annual_revenue_band": _band(X["annual_revenue"], REVENUE_BANDS),
             "fit_free_mail": X["email_free_mail"].astype("float64"),
             "fit_email_present": X["email_present"].astype("float64"),
             "fit_phone_present": X["phone_present"].astype("float64"),

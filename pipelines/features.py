@@ -123,8 +123,7 @@ def build_feature_frame(
     numeric = [
         c for c in frame.columns if c.startswith(("eng_", "stage_")) and c != "stage_current"
     ]
-    frame[numeric] = frame[numeric].astype("float64")
-    return frame
+    return frame.astype(dict.fromkeys(numeric, "float64"))
 
 
 def feature_columns(frame: pd.DataFrame) -> list[str]:
@@ -134,12 +133,11 @@ def feature_columns(frame: pd.DataFrame) -> list[str]:
 
 def model_input(frame: pd.DataFrame) -> pd.DataFrame:
     """The model-input columns with signature-safe dtypes: text as object/None, numbers float64."""
-    columns = feature_columns(frame)
-    out = frame[columns].copy()
-    for column in columns:
+    out = {}
+    for column in feature_columns(frame):
         if column in TEXT_COLUMNS or column == "stage_current":
-            values = out[column].astype("object")
+            values = frame[column].astype("object")
             out[column] = values.where(values.notna(), None)
         else:
-            out[column] = out[column].astype("float64")
-    return out
+            out[column] = frame[column].astype("float64")
+    return pd.DataFrame(out, index=frame.index)

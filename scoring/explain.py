@@ -34,6 +34,7 @@ ACTIVITY_PHRASES = {
     "total": ("{n} activit{ies}", "No activity"),
 }
 _ENG = re.compile(r"^eng_(?P<kind>[a-z_]+?)_(?P<window>count|\d+d)$")
+_DECAY = re.compile(r"^eng_(?P<kind>[a-z_]+)_decay_(?P<half_life>[\d_]+)d$")
 FAMILY_OF_PREFIX = (
     ("bant_authority", "authority"),
     ("bant_need", "need"),
@@ -55,7 +56,7 @@ def family_of(feature: str) -> str:
 
 def signal_of(feature: str) -> str:
     """The business signal a feature belongs to; reasons are given per signal."""
-    match = _ENG.match(feature)
+    match = _DECAY.match(feature) or _ENG.match(feature)
     if match and match["kind"] in ACTIVITY_PHRASES:
         return f"activity:{match['kind']}"
     if feature.startswith(("eng_high_intent", "eng_days_since_high_intent")):
@@ -142,6 +143,15 @@ def phrase(feature: str, row: RowView) -> str:
     raw = Xt = row
     value: Any = row[feature]
     missing = value is None or (isinstance(value, float) and np.isnan(value)) or pd.isna(value)
+    decay = _DECAY.match(feature)
+    if decay and decay["kind"] in ACTIVITY_PHRASES:
+        positive, negative = ACTIVITY_PHRASES[decay["kind"]]
+        # A decayed count reads as "about n recently": each event weighs 1 today, 1/2 a half-life ago.
+        return (
+            _plural(positive, max(1.0, value)) + " recently"
+            if value >= 0.5
+            else negative + " recently"
+        )
     match = _ENG.match(feature)
     if match and match["kind"] in ACTIVITY_PHRASES:
         positive, negative = ACTIVITY_PHRASES[match["kind"]]

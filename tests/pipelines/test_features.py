@@ -232,7 +232,8 @@ def test_lead_without_activity_before_t_has_zero_counts(activities: str) -> None
     r = row(make_leads({"lead_id": "L1"}, {"lead_id": "L2"}), make_activities(*rows))
     # every engagement aggregate is a count or a sum except the days-since ones
     zero = [c for c in r.index if c.startswith("eng_") and not c.startswith("eng_days_since")]
-    assert len(zero) == 15 * 4 + 2 * 2 + 5  # (13 types, other, total) x 4; decays; 5 more
+    # (13 types, other, total) x (count + 3 windows); (those 15 + high intent) x 2 decays; 5 more
+    assert len(zero) == 15 * 4 + 16 * 2 + 5
     assert r[zero].to_dict() == dict.fromkeys(zero, 0.0)
 
 

@@ -40,6 +40,12 @@ def _row(**values: object) -> RowView:
             "Had 2 meetings since the lead was created",
         ),
         ("eng_days_since_last", {"eng_days_since_last": 45.2}, "No activity for 45 days"),
+        (
+            "eng_pricing_page_view_decay_7d",
+            {"eng_pricing_page_view_decay_7d": 2.4},
+            "Viewed the pricing page 2 times recently",
+        ),
+        ("eng_meeting_decay_30d", {"eng_meeting_decay_30d": 0.1}, "No meetings recently"),
         ("eng_days_since_last", {"eng_days_since_last": 0.3}, "Last activity today"),
         ("eng_days_since_last", {"eng_days_since_last": float("nan")}, "No activity yet"),
         (
@@ -78,6 +84,8 @@ def test_signals_group_features_of_one_business_signal() -> None:
         == signal_of("eng_pricing_page_view_count")
         == "activity:pricing_page_view"
     )
+    assert signal_of("eng_pricing_page_view_decay_7d") == "activity:pricing_page_view"
+    assert signal_of("eng_high_intent_decay_7d") == "high_intent"
     assert (
         signal_of("bant_authority_seniority")
         == signal_of("bant_authority_decision_maker")
