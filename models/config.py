@@ -13,6 +13,11 @@ class SnapshotSettings(Frozen):
     cadence: Literal["weekly", "monthly"] = "weekly"
     warmup_days: int = Field(28, ge=0, description="first snapshot this long after the first lead")
     max_per_lead: int | None = Field(8, ge=1)
+    max_per_lead_eval: int | None = Field(
+        2,
+        ge=1,
+        description="cap per lead in the calibration and test folds (a lead open for weeks is not weeks of evidence)",
+    )
 
 
 class SplitSettings(Frozen):

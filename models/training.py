@@ -83,10 +83,18 @@ def build_training_frame(
     snapshots = build_snapshots(tables.leads, dates, horizon)
     snapshots["fold"] = assign_folds(snapshots["snapshot_at"], folds).to_numpy()
     snapshots = snapshots[snapshots["fold"] != "purged"]
-    cap = train_cfg.snapshots.max_per_lead
-    if cap is not None:
-        train = cap_per_lead(snapshots[snapshots["fold"] == "train"], cap, train_cfg.seed)
-        snapshots = pd.concat([train, snapshots[snapshots["fold"] != "train"]], ignore_index=True)
+    caps = {
+        "train": train_cfg.snapshots.max_per_lead,
+        "calibration": train_cfg.snapshots.max_per_lead_eval,
+        "test": train_cfg.snapshots.max_per_lead_eval,
+    }
+    snapshots = pd.concat(
+        [
+            part if caps[fold] is None else cap_per_lead(part, caps[fold], train_cfg.seed)
+            for fold, part in snapshots.groupby("fold", sort=True)
+        ],
+        ignore_index=True,
+    )
     frame = build_feature_frame(
         tables.leads, tables.activities, tables.stage_history, snapshots, features_cfg
     )
