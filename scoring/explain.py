@@ -138,6 +138,130 @@ def column_arrays(*frames: pd.DataFrame) -> dict[str, np.ndarray]:
     return out
 
 
+# Sentences per feature: (value, missing, the lead's row) -> text. Built once, not per call.
+_BUILDERS: dict[str, Callable[[Any, bool, RowView], str]] = {
+    "eng_days_since_last": lambda value, missing, raw: (
+        "No activity yet"
+        if missing
+        else f"No activity for {_days(value)}"
+        if value >= 14
+        else f"Last activity {_ago(value)}"
+    ),
+    "eng_days_since_high_intent": lambda value, missing, raw: (
+        "No high-intent action yet (demo, pricing, meeting, reply)"
+        if missing
+        else f"Last high-intent action {_ago(value)}"
+    ),
+    "eng_days_since_first": lambda value, missing, raw: (
+        "No activity yet" if missing else f"First activity {_ago(value)}"
+    ),
+    "eng_trend": lambda value, missing, raw: (
+        "Activity rising over the last 2 weeks"
+        if value > 0
+        else (
+            "Activity falling over the last 2 weeks"
+            if value < 0
+            else "Activity flat over the last 2 weeks"
+        )
+    ),
+    "eng_active_days_90d": lambda value, missing, raw: (
+        f"Active on {int(value)} day{'s' if value != 1 else ''} in the last 90 days"
+    ),
+    "eng_negative_count": lambda value, missing, raw: (
+        "Unsubscribed or bounced" if value > 0 else "No unsubscribes or bounces"
+    ),
+    "bant_need_present": lambda value, missing, raw: (
+        "States a need" if value == 1 else "No need stated"
+    ),
+    "bant_need_strength": lambda value, missing, raw: (
+        "No need stated"
+        if missing
+        else (
+            "Stated need resembles converting leads'"
+            if value > 0
+            else "Stated need resembles non-converting leads'"
+        )
+    ),
+    "bant_need_words": lambda value, missing, raw: (
+        "No need stated" if missing else f"Need described in {int(value)} words"
+    ),
+    "bant_budget": lambda value, missing, raw: (
+        "No budget stated" if missing else f"Budget stated: {value:,.0f}"
+    ),
+    "bant_budget_missing": lambda value, missing, raw: (
+        "No budget stated" if value == 1 else f"Budget stated: {raw.get('budget', 0):,.0f}"
+    ),
+    "bant_budget_per_employee": lambda value, missing, raw: (
+        "No budget stated" if missing else f"Budget of {value:,.0f} per employee"
+    ),
+    "bant_budget_to_revenue": lambda value, missing, raw: (
+        "No budget stated" if missing else f"Budget is {value:.2%} of revenue"
+    ),
+    "bant_timing_months": lambda value, missing, raw: (
+        "No purchase timeframe stated"
+        if missing
+        else f"Plans to buy within {raw.get('purchase_timeframe')}"
+    ),
+    "bant_timing_missing": lambda value, missing, raw: (
+        "No purchase timeframe stated"
+        if value == 1
+        else f"Plans to buy within {raw.get('purchase_timeframe')}"
+    ),
+    "bant_timing_days_past": lambda value, missing, raw: (
+        "No purchase timeframe stated"
+        if missing
+        else (
+            f"Stated timeframe ({raw.get('purchase_timeframe')}) passed {_days(value)} ago"
+            if value > 0
+            else f"Within the stated timeframe ({raw.get('purchase_timeframe')})"
+        )
+    ),
+    "fit_free_mail": lambda value, missing, raw: (
+        "No email address"
+        if missing
+        else ("Uses a free-mail address" if value == 1 else "Uses a company email address")
+    ),
+    "fit_email_present": lambda value, missing, raw: (
+        "Email address given" if value == 1 else "No email address"
+    ),
+    "fit_phone_present": lambda value, missing, raw: (
+        "Phone number given" if value == 1 else "No phone number"
+    ),
+    "fit_employees": lambda value, missing, raw: (
+        "Company size unknown" if missing else f"Company of {value:,.0f} employees"
+    ),
+    "fit_employees_band": lambda value, missing, raw: (
+        "Company size unknown" if missing else f"Company of {raw.get('employees'):,.0f} employees"
+    ),
+    "fit_annual_revenue": lambda value, missing, raw: (
+        "Revenue unknown" if missing else f"Company revenue {value:,.0f}"
+    ),
+    "stage_current": lambda value, missing, raw: (
+        "No stage recorded" if missing else f"Stage: {value}"
+    ),
+    "stage_days_in_stage": lambda value, missing, raw: (
+        "No stage recorded"
+        if missing
+        else f"In stage {raw.get('stage_current')} for {_days(value)}"
+    ),
+    "stage_stagnant": lambda value, missing, raw: (
+        "No stage recorded"
+        if missing
+        else (
+            f"Stuck in {raw.get('stage_current')} past its threshold"
+            if value == 1
+            else f"Moving: {raw.get('stage_current')} within its threshold"
+        )
+    ),
+    "stage_backward_moves": lambda value, missing, raw: (
+        f"Moved back in the funnel {int(value)} time{'s' if value != 1 else ''}"
+        if value > 0
+        else "Never moved back in the funnel"
+    ),
+    "stage_lead_age_days": lambda value, missing, raw: f"Lead created {_ago(value)}",
+}
+
+
 def phrase(feature: str, row: RowView) -> str:
     """A rep-readable sentence for ``feature`` from one lead's features and raw inputs."""
     raw = Xt = row
@@ -162,121 +286,9 @@ def phrase(feature: str, row: RowView) -> str:
             else f" in the last {window[:-1]} days"
         )
         return (_plural(positive, value) if value > 0 else negative) + when
-    builders: dict[str, Callable[[], str]] = {
-        "eng_days_since_last": lambda: (
-            "No activity yet"
-            if missing
-            else f"No activity for {_days(value)}"
-            if value >= 14
-            else f"Last activity {_ago(value)}"
-        ),
-        "eng_days_since_high_intent": lambda: (
-            "No high-intent action yet (demo, pricing, meeting, reply)"
-            if missing
-            else f"Last high-intent action {_ago(value)}"
-        ),
-        "eng_days_since_first": lambda: (
-            "No activity yet" if missing else f"First activity {_ago(value)}"
-        ),
-        "eng_trend": lambda: (
-            "Activity rising over the last 2 weeks"
-            if value > 0
-            else (
-                "Activity falling over the last 2 weeks"
-                if value < 0
-                else "Activity flat over the last 2 weeks"
-            )
-        ),
-        "eng_active_days_90d": lambda: (
-            f"Active on {int(value)} day{'s' if value != 1 else ''} in the last 90 days"
-        ),
-        "eng_negative_count": lambda: (
-            "Unsubscribed or bounced" if value > 0 else "No unsubscribes or bounces"
-        ),
-        "bant_need_present": lambda: "States a need" if value == 1 else "No need stated",
-        "bant_need_strength": lambda: (
-            "No need stated"
-            if missing
-            else (
-                "Stated need resembles converting leads'"
-                if value > 0
-                else "Stated need resembles non-converting leads'"
-            )
-        ),
-        "bant_need_words": lambda: (
-            "No need stated" if missing else f"Need described in {int(value)} words"
-        ),
-        "bant_budget": lambda: "No budget stated" if missing else f"Budget stated: {value:,.0f}",
-        "bant_budget_missing": lambda: (
-            "No budget stated" if value == 1 else f"Budget stated: {raw.get('budget', 0):,.0f}"
-        ),
-        "bant_budget_per_employee": lambda: (
-            "No budget stated" if missing else f"Budget of {value:,.0f} per employee"
-        ),
-        "bant_budget_to_revenue": lambda: (
-            "No budget stated" if missing else f"Budget is {value:.2%} of revenue"
-        ),
-        "bant_timing_months": lambda: (
-            "No purchase timeframe stated"
-            if missing
-            else f"Plans to buy within {raw.get('purchase_timeframe')}"
-        ),
-        "bant_timing_missing": lambda: (
-            "No purchase timeframe stated"
-            if value == 1
-            else f"Plans to buy within {raw.get('purchase_timeframe')}"
-        ),
-        "bant_timing_days_past": lambda: (
-            "No purchase timeframe stated"
-            if missing
-            else (
-                f"Stated timeframe ({raw.get('purchase_timeframe')}) passed {_days(value)} ago"
-                if value > 0
-                else f"Within the stated timeframe ({raw.get('purchase_timeframe')})"
-            )
-        ),
-        "fit_free_mail": lambda: (
-            "No email address"
-            if missing
-            else ("Uses a free-mail address" if value == 1 else "Uses a company email address")
-        ),
-        "fit_email_present": lambda: "Email address given" if value == 1 else "No email address",
-        "fit_phone_present": lambda: "Phone number given" if value == 1 else "No phone number",
-        "fit_employees": lambda: (
-            "Company size unknown" if missing else f"Company of {value:,.0f} employees"
-        ),
-        "fit_employees_band": lambda: (
-            "Company size unknown"
-            if missing
-            else f"Company of {raw.get('employees'):,.0f} employees"
-        ),
-        "fit_annual_revenue": lambda: (
-            "Revenue unknown" if missing else f"Company revenue {value:,.0f}"
-        ),
-        "stage_current": lambda: "No stage recorded" if missing else f"Stage: {value}",
-        "stage_days_in_stage": lambda: (
-            "No stage recorded"
-            if missing
-            else f"In stage {Xt.get('stage_current')} for {_days(value)}"
-        ),
-        "stage_stagnant": lambda: (
-            "No stage recorded"
-            if missing
-            else (
-                f"Stuck in {Xt.get('stage_current')} past its threshold"
-                if value == 1
-                else f"Moving: {Xt.get('stage_current')} within its threshold"
-            )
-        ),
-        "stage_backward_moves": lambda: (
-            f"Moved back in the funnel {int(value)} time{'s' if value != 1 else ''}"
-            if value > 0
-            else "Never moved back in the funnel"
-        ),
-        "stage_lead_age_days": lambda: f"Lead created {_ago(value)}",
-    }
-    if feature in builders:
-        return builders[feature]()
+    builder = _BUILDERS.get(feature)
+    if builder is not None:
+        return builder(value, missing, row)
     if feature.startswith("bant_authority"):
         title = raw.get("job_title")
         seniority = Xt.get("bant_authority_seniority")
@@ -313,6 +325,11 @@ def top_reasons(
     for j, code in enumerate(codes):
         summed[:, code] += values[:, j]
     order = np.argsort(-np.abs(summed), axis=1, kind="stable")[:, :k]
+    # The feature that speaks for each signal in each row: its largest |contribution|.
+    leader = np.empty((len(values), len(names)), dtype=np.int64)
+    for code in range(len(names)):
+        members = np.flatnonzero(codes == code)
+        leader[:, code] = members[np.argmax(np.abs(values[:, members]), axis=1)]
     columns = column_arrays(Xt, raw)
     reasons = []
     for row in range(len(values)):
@@ -321,8 +338,6 @@ def top_reasons(
             total = summed[row, code]
             if abs(total) < min_abs:
                 break
-            members = np.flatnonzero(codes == code)
-            lead = features[members[np.argmax(np.abs(values[row, members]))]]
-            items.append(("+ " if total > 0 else "- ") + phrase(lead, view))
+            items.append(("+ " if total > 0 else "- ") + phrase(features[leader[row, code]], view))
         reasons.append(json.dumps(items))
     return reasons
