@@ -83,18 +83,16 @@ def build_training_frame(
     snapshots = build_snapshots(tables.leads, dates, horizon)
     snapshots["fold"] = assign_folds(snapshots["snapshot_at"], folds).to_numpy()
     snapshots = snapshots[snapshots["fold"] != "purged"]
-    caps = {
+    caps: dict[str, int | None] = {
         "train": train_cfg.snapshots.max_per_lead,
         "calibration": train_cfg.snapshots.max_per_lead_eval,
         "test": train_cfg.snapshots.max_per_lead_eval,
     }
-    snapshots = pd.concat(
-        [
-            part if caps[fold] is None else cap_per_lead(part, caps[fold], train_cfg.seed)
-            for fold, part in snapshots.groupby("fold", sort=True)
-        ],
-        ignore_index=True,
-    )
+    parts = []
+    for fold, part in snapshots.groupby("fold", sort=True):
+        cap = caps[str(fold)]
+        parts.append(part if cap is None else cap_per_lead(part, cap, train_cfg.seed))
+    snapshots = pd.concat(parts, ignore_index=True)
     frame = build_feature_frame(
         tables.leads, tables.activities, tables.stage_history, snapshots, features_cfg
     )
@@ -274,17 +272,7 @@ def train_model(
         mlflow.log_params(
             {f"fold.{k}": v for k, v in folds.describe().items()} | {"calibration_method": method}
         )
-        mlflow.log_metrics({f"test_{k}": v for k, v in metrics.items() if np.isfinite(v)})
-        mlflow.log_metrics({f"rows_{k}": v for k, v in sizes.items()})
-        for row in table.to_dict(orient="records"):
-            if row["model"] != "lightgbm":
-                mlflow.log_metrics(
-                    {
-                        f"{row['model']}_test_{k}": v
-                        for k, v in row.items()
-                        if k != "model" and np.isfinite(v)
-                    }
-                )
+        log_evaluation(metrics, sizes, table)
         _log_artifacts(y_test, probabilities, pipeline, X_test, table, report, by_grade, reference)
         info = mlflow.sklearn.log_model(
             pipeline,
@@ -314,6 +302,22 @@ def train_model(
         report,
         reason,
     )
+
+
+def log_evaluation(metrics: dict[str, float], sizes: dict[str, int], table: pd.DataFrame) -> None:
+    """Logs the holdout metrics, fold sizes and every other model's metrics to the active run."""
+    import mlflow
+
+    mlflow.log_metrics({f"test_{k}": v for k, v in metrics.items() if np.isfinite(v)})
+    mlflow.log_metrics({f"rows_{k}": v for k, v in sizes.items()})
+    for row in table.to_dict(orient="records"):
+        if row["model"] != "lightgbm":
+            others = {
+                f"{row['model']}_test_{k}": v
+                for k, v in row.items()
+                if k != "model" and np.isfinite(v)
+            }
+            mlflow.log_metrics(others)
 
 
 def _flatten(prefix: str, value: Any) -> dict[str, Any]:

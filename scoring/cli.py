@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from scoring.cli_import import register as register_import
 from scoring.cli_reports import register as register_reports
 
 EXIT_BAD_INPUT = 2
@@ -52,6 +53,16 @@ TrackingOpt = Annotated[
     ),
 ]
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Date (YYYY-MM-DD) the run is as of.")]
+FlatOpt = Annotated[
+    Path | None,
+    typer.Option("--flat", dir_okay=False, help="Flat mode: one CSV or Parquet table, no history."),
+]
+ModelNameOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model-name", help="Flat mode: registered model name (default lead-conversion-flat)."
+    ),
+]
 
 
 def _fail(message: str, code: int) -> None:
@@ -116,8 +127,22 @@ def generate(
     leads: Annotated[int, typer.Option("--leads", min=10, help="Number of leads.")] = 20_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same CRM).")] = 0,
     store: StoreOpt = None,
+    dialect: Annotated[
+        str | None,
+        typer.Option(
+            "--dialect",
+            help="Write CSV exports shaped like salesforce, hubspot or flat (one table, a "
+            "label) to --out instead of the store.",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", file_okay=False, help="Directory for --dialect files.")
+    ] = None,
 ) -> None:
     """Generate a synthetic CRM (leads, activities, stage history) into the store."""
+    if dialect is not None:
+        _generate_dialect(leads, seed, dialect, out)
+        return
     with _errors():
         from pipelines.inputs import write_inputs
         from pipelines.storage import open_store
@@ -131,14 +156,58 @@ def generate(
         console.print(f"wrote {summary} to [bold]{target.uri}[/]")
 
 
+def _generate_dialect(leads: int, seed: int, dialect: str, out: Path | None) -> None:
+    """Writes the synthetic CRM as CSV exports of a CRM (or one flat table) to ``out``."""
+    from pipelines.dialects import DIALECTS, EXPORT_FILES, to_dialect
+    from pipelines.synthetic import generate_crm
+
+    if dialect not in DIALECTS:
+        _fail(f"--dialect: {dialect!r} is not one of {', '.join(DIALECTS)}", EXIT_BAD_INPUT)
+    if out is None:
+        _fail("--dialect needs --out DIR (where the CSV files go)", EXIT_BAD_INPUT)
+        return
+    with console.status(f"generating {leads:,} leads as a {dialect} export"):
+        frames = to_dialect(generate_crm(leads, seed=seed), dialect, seed)
+        out.mkdir(parents=True, exist_ok=True)
+        for table, frame in frames.items():
+            frame.to_csv(out / EXPORT_FILES[dialect][table], index=False)
+    for table, frame in frames.items():
+        console.print(f"wrote {len(frame):,} rows to {out / EXPORT_FILES[dialect][table]}")
+
+
 @app.command()
 def train(
     store: StoreOpt = None,
     config_dir: ConfigOpt = None,
     tracking_uri: TrackingOpt = None,
     as_of: AsOfOpt = None,
+    flat: FlatOpt = None,
+    label: Annotated[
+        str | None, typer.Option("--label", help="Flat mode: the outcome column (1/0, yes/no).")
+    ] = None,
+    id_column: Annotated[
+        str | None, typer.Option("--id", help="Flat mode: the column naming each row.")
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option("--exclude", help="Flat mode: a column to leave out (repeatable)."),
+    ] = None,
+    model_name: ModelNameOpt = None,
 ) -> None:
-    """Train a conversion model on point-in-time snapshots, log it to MLflow, gate promotion."""
+    """Train a conversion model on point-in-time snapshots, log it to MLflow, gate promotion.
+
+    With --flat FILE: train on one table with a --label column and no event history.
+    """
+    if flat is not None:
+        with _errors():
+            from models.registry import tracking_uri as resolve_tracking
+            from scoring.cli_flat import train_flat_command
+
+            tracking = resolve_tracking(tracking_uri, _data_dir(store))
+            train_flat_command(flat, label, id_column, exclude, model_name, config_dir, tracking)
+        return
+    if label or id_column or exclude or model_name:
+        _fail("--label, --id, --exclude and --model-name go with --flat FILE", EXIT_BAD_INPUT)
     with _errors():
         from models import TrainConfig, train_model
         from models.registry import tracking_uri as resolve_tracking
@@ -223,8 +292,37 @@ def score(
     store: StoreOpt = None,
     config_dir: ConfigOpt = None,
     tracking_uri: TrackingOpt = None,
+    flat: FlatOpt = None,
+    model_name: ModelNameOpt = None,
+    id_column: Annotated[
+        str | None, typer.Option("--id", help="Flat mode: the row id column (default: training's).")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            dir_okay=False,
+            help="Flat mode: CSV or Parquet file for the ranked list "
+            "(default data/<model-name>-scores.csv; with --store: a table instead).",
+        ),
+    ] = None,
 ) -> None:
-    """Score every open lead with the champion model and write the ranked list (nightly job)."""
+    """Score every open lead with the champion model and write the ranked list (nightly job).
+
+    With --flat FILE: score every row of one table with a flat-mode model.
+    """
+    if flat is not None:
+        with _errors():
+            from models import configure
+            from models.registry import tracking_uri as resolve_tracking
+            from scoring.cli_flat import score_flat_command
+
+            configure(resolve_tracking(tracking_uri, _data_dir(store)))
+            target = store if out is None and store is not None else None
+            score_flat_command(flat, model_name, id_column, out, target, config_dir)
+        return
+    if model_name or id_column or out:
+        _fail("--model-name, --id and --out go with --flat FILE", EXIT_BAD_INPUT)
     with _errors():
         import pandas as pd
         from rich.progress import Progress
@@ -325,6 +423,7 @@ def models(
 
 
 register_reports(app)
+register_import(app)
 
 
 def main() -> None:
