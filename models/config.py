@@ -113,7 +113,9 @@ class TrainConfig(Frozen):
     snapshots: SnapshotSettings = SnapshotSettings()
     split: SplitSettings = SplitSettings()
     lightgbm: LightGBMSettings = LightGBMSettings()
-    calibration: Literal["isotonic", "sigmoid", "auto"] = "auto"
+    # Sigmoid (Platt) is strictly increasing: it keeps the model's ranking. Isotonic's steps
+    # can flatten the best leads into ties at probability 1.0 (seen on generated data).
+    calibration: Literal["isotonic", "sigmoid", "auto"] = "sigmoid"
     baselines: BaselineSettings = BaselineSettings()
     monotone_engagement: bool = Field(False, description="more engagement never lowers the score")
     leakage: LeakageSettings = LeakageSettings()
