@@ -26,6 +26,18 @@ def snapshot_dates(
     return list(pd.date_range(start, end, freq=freq))
 
 
+def snapshots_at(lead_ids: pd.Series | np.ndarray, at: pd.Timestamp) -> pd.DataFrame:
+    """The (lead_id, snapshot_at) rows of these leads at one time T (for scoring at T)."""
+    return pd.DataFrame(
+        {
+            "lead_id": np.asarray(lead_ids),
+            "snapshot_at": pd.Series(_utc(at), index=range(len(lead_ids))).astype(
+                "datetime64[us, UTC]"
+            ),
+        }
+    )
+
+
 def open_at(leads: pd.DataFrame, at: pd.Timestamp) -> pd.Series:
     """Mask of leads created before ``at`` with no outcome before ``at``."""
     at = _utc(at)

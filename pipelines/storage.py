@@ -122,19 +122,27 @@ class DuckDBStore:
         finally:
             con.close()
 
+    @staticmethod
+    def _has_table(con: Any, table: str) -> bool:
+        # fetchall: DuckDB 2 refuses the next query while a result is half read.
+        found = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
+        ).fetchall()
+        return bool(found[0][0])
+
     def exists(self, table: str) -> bool:
         if not self.path.exists():
             return False
         with self.connect(read_only=True) as con:
-            found = con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
-            ).fetchone()
-        return bool(found and found[0])
+            return self._has_table(con, table)
 
     def read(self, table: str) -> pd.DataFrame:
-        if not self.exists(_check_name(table)):
-            raise TableNotFound(f"store {self.uri} has no table '{table}'")
+        _check_name(table)
+        if not self.path.exists():
+            raise TableNotFound(f"store {self.uri} has no table '{table}' (no file {self.path})")
         with self.connect(read_only=True) as con:
+            if not self._has_table(con, table):
+                raise TableNotFound(f"store {self.uri} has no table '{table}'")
             return con.sql(f'SELECT * FROM "{table}"').to_arrow_table().to_pandas()
 
     def write(self, table: str, df: pd.DataFrame) -> None:

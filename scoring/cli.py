@@ -101,10 +101,12 @@ def _parse_date(value: str | None) -> Any:
     if value is None:
         return None
     try:
+        stamp = pd.Timestamp(value)
+        # A plain date means midnight UTC; an explicit offset is honoured.
         return (
-            pd.Timestamp(value, tz="UTC").normalize()
-            if pd.Timestamp(value).tzinfo is None
-            else pd.Timestamp(value).tz_convert("UTC")
+            stamp.tz_localize("UTC").normalize()
+            if stamp.tzinfo is None
+            else stamp.tz_convert("UTC")
         )
     except ValueError:
         _fail(f"--as-of: {value!r} is not a date (expected YYYY-MM-DD)", EXIT_BAD_INPUT)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from pipelines.config import FeaturesConfig, StageConfig
-from pipelines.snapshots import open_at
+from pipelines.snapshots import open_at, snapshots_at
 from scoring import health, report_charts
 from scoring.html_page import (
     Column,
@@ -95,9 +95,7 @@ def current_features(
     ids = leads.loc[open_at(leads, as_of), "lead_id"]
     if len(ids) > max_leads:
         ids = ids.sample(max_leads, random_state=0)
-    snapshots = pd.DataFrame({"lead_id": ids.to_numpy(), "snapshot_at": as_of})
-    snapshots["snapshot_at"] = snapshots["snapshot_at"].astype("datetime64[us, UTC]")
-    return build_feature_frame(leads, activities, stage_history, snapshots, cfg)
+    return build_feature_frame(leads, activities, stage_history, snapshots_at(ids, as_of), cfg)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from pipelines.contracts import LeadScores, ScoringRuns, quarantine_rows
 from pipelines.families import EMPLOYEE_BANDS
 from pipelines.features import build_feature_frame, model_input
 from pipelines.inputs import CrmTables, member_of, read_inputs
-from pipelines.snapshots import open_at
+from pipelines.snapshots import open_at, snapshots_at
 from pipelines.storage import Append, Replace, Store, TableNotFound
 from scoring.config import ScoringConfig
 from scoring.explain import contributions, family_scores, top_reasons
@@ -96,8 +96,7 @@ def score_open_leads(
     for start in range(0, len(leads), cfg.chunk_size):
         chunk = leads.iloc[start : start + cfg.chunk_size]
         ids = chunk["lead_id"]
-        snapshots = pd.DataFrame({"lead_id": ids.to_numpy(), "snapshot_at": as_of})
-        snapshots["snapshot_at"] = snapshots["snapshot_at"].astype("datetime64[us, UTC]")
+        snapshots = snapshots_at(ids, as_of)
         activities = tables.activities[member_of(tables.activities["lead_id"], ids)]
         stages = tables.stage_history
         if stages is not None:

@@ -35,13 +35,13 @@ def features(uri: str) -> dict:
     """Issue 4: features for every lead at one T."""
     from pipelines.features import build_feature_frame
     from pipelines.inputs import read_inputs
+    from pipelines.snapshots import snapshots_at
     from pipelines.storage import open_store
 
     started = time.perf_counter()
     tables = read_inputs(open_store(uri))
     read = time.perf_counter()
-    snapshots = pd.DataFrame({"lead_id": tables.leads["lead_id"].to_numpy(), "snapshot_at": AS_OF})
-    snapshots["snapshot_at"] = snapshots["snapshot_at"].astype("datetime64[us, UTC]")
+    snapshots = snapshots_at(tables.leads["lead_id"], AS_OF)
     frame = build_feature_frame(tables.leads, tables.activities, tables.stage_history, snapshots)
     done = time.perf_counter()
     return {
@@ -90,15 +90,14 @@ def raw_model(uri: str, tracking: str) -> dict:
     from models import booster_of, configure, get_champion, load_pipeline
     from pipelines.features import build_feature_frame, model_input
     from pipelines.inputs import read_inputs
-    from pipelines.snapshots import open_at
+    from pipelines.snapshots import open_at, snapshots_at
     from pipelines.storage import open_store
 
     configure(tracking)
     pipeline = load_pipeline(get_champion("lead-conversion"))
     tables = read_inputs(open_store(uri))
     ids = tables.leads.loc[open_at(tables.leads, AS_OF), "lead_id"]
-    snapshots = pd.DataFrame({"lead_id": ids.to_numpy(), "snapshot_at": AS_OF})
-    snapshots["snapshot_at"] = snapshots["snapshot_at"].astype("datetime64[us, UTC]")
+    snapshots = snapshots_at(ids, AS_OF)
     Xt = pipeline[:-1].transform(
         model_input(
             build_feature_frame(tables.leads, tables.activities, tables.stage_history, snapshots)
