@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.contracts import INPUT_TABLES, empty_table, split_valid
-from pipelines.storage import Store, TableNotFound
+from pipelines.storage import Part, Store, TableNotFound
 
 
 @dataclass
@@ -95,11 +95,16 @@ def validate_inputs(raw: dict[str, pd.DataFrame | None]) -> CrmTables:
     )
 
 
-def read_inputs(store: Store) -> CrmTables:
-    """Reads and validates ``leads``, ``activities`` and ``stage_history`` (the last optional)."""
+def read_inputs(store: Store, part: Part | None = None) -> CrmTables:
+    """Reads and validates ``leads``, ``activities`` and ``stage_history`` (the last optional).
+
+    With ``part``, only that slice of every table (by lead_id): a lead's rows all fall in
+    the same slice, so duplicates and unknown leads are still caught within it.
+    """
     raw: dict[str, pd.DataFrame | None] = {}
     for name in INPUT_TABLES:
-        raw[name] = store.read(name) if (name == "leads" or store.exists(name)) else None
+        present = name == "leads" or store.exists(name)
+        raw[name] = store.read(name, part=part) if present else None
     return validate_inputs(raw)
 
 

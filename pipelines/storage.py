@@ -14,14 +14,16 @@ import contextlib
 import fcntl
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias
 
+import numpy as np
 import pandas as pd
 
 DEFAULT_STORE = "duckdb:///data/leadscore.duckdb"
+_FILE_BATCH_ROWS = 100_000
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
@@ -37,12 +39,34 @@ class StoreLocked(StoreError):
     """Another run holds the store's lock."""
 
 
+Frames: TypeAlias = pd.DataFrame | Iterable[pd.DataFrame]
+"""One frame, or frames streamed one at a time (all written in the same transaction)."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """Slice ``index`` of ``count`` disjoint slices of a table, by a hash of ``key``.
+
+    Every row of one lead hashes to the same slice in every table, so a slice of the input
+    tables can be validated, joined and scored on its own: memory follows the slice size,
+    not the table size.
+    """
+
+    index: int
+    count: int
+    key: str = "lead_id"
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.index < self.count:
+            raise ValueError(f"part {self.index} of {self.count} does not exist")
+
+
 @dataclass(frozen=True)
 class Replace:
     """Replace the rows of ``table`` where ``column == value`` by ``frame``."""
 
     table: str
-    frame: pd.DataFrame
+    frame: Frames
     column: str
     value: Any
 
@@ -52,14 +76,25 @@ class Append:
     """Append ``frame`` to ``table`` (created when missing)."""
 
     table: str
-    frame: pd.DataFrame
+    frame: Frames
+
+
+def frames_of(frames: Frames) -> Iterator[pd.DataFrame]:
+    """The frames of an operation, one at a time."""
+    if isinstance(frames, pd.DataFrame):
+        yield frames
+    else:
+        yield from frames
 
 
 class Store(Protocol):
     uri: str
 
     def exists(self, table: str) -> bool: ...
-    def read(self, table: str) -> pd.DataFrame: ...
+    def count(self, table: str) -> int: ...
+    def read(
+        self, table: str, part: Part | None = None, equals: dict[str, Any] | None = None
+    ) -> pd.DataFrame: ...
     def write(self, table: str, df: pd.DataFrame) -> None: ...
     def replace_partition(self, table: str, df: pd.DataFrame, column: str, value: Any) -> None: ...
     def append(self, table: str, df: pd.DataFrame) -> None: ...
@@ -71,6 +106,33 @@ def _check_name(table: str) -> str:
     if not _IDENT.match(table):
         raise StoreError(f"invalid table name {table!r}")
     return table
+
+
+def _duckdb_where(part: Part | None, equals: dict[str, Any] | None) -> tuple[str, list[Any]]:
+    """A DuckDB WHERE clause (and its parameters) selecting a part and equal values."""
+    clauses, params = [], []
+    if part is not None:
+        key = _check_name(part.key)
+        clauses.append(f"hash(coalesce(CAST(\"{key}\" AS VARCHAR), '')) % ? = ?")
+        params += [part.count, part.index]
+    for column, value in (equals or {}).items():
+        clauses.append(f'"{_check_name(column)}" = ?')
+        params.append(value.to_pydatetime() if isinstance(value, pd.Timestamp) else value)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _filter_frame(
+    frame: pd.DataFrame, part: Part | None, equals: dict[str, Any] | None
+) -> pd.DataFrame:
+    """The rows of ``frame`` in ``part`` with the ``equals`` values (for stores without SQL)."""
+    keep = np.ones(len(frame), dtype=bool)
+    if part is not None:
+        key = frame[part.key].astype("object").where(frame[part.key].notna(), "")
+        hashes = pd.util.hash_array(key.astype(str).to_numpy(dtype=object))
+        keep &= hashes % np.uint64(part.count) == np.uint64(part.index)
+    for column, value in (equals or {}).items():
+        keep &= _matches(frame[column], value).to_numpy(dtype=bool)
+    return frame[keep].reset_index(drop=True)
 
 
 def _path_from_uri(uri: str, scheme: str) -> Path:
@@ -136,14 +198,29 @@ class DuckDBStore:
         with self.connect(read_only=True) as con:
             return self._has_table(con, table)
 
-    def read(self, table: str) -> pd.DataFrame:
+    def count(self, table: str) -> int:
+        with self._open_table(table) as con:
+            return int(con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0])
+
+    def read(
+        self, table: str, part: Part | None = None, equals: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        """The table's rows, or those of one part and/or with the given column values."""
+        where, params = _duckdb_where(part, equals)
+        with self._open_table(table) as con:
+            query = f'SELECT * FROM "{table}"{where}'
+            return con.sql(query, params=params).to_arrow_table().to_pandas()
+
+    @contextlib.contextmanager
+    def _open_table(self, table: str) -> Iterator[Any]:
+        """A read-only connection to the file, which must hold ``table``."""
         _check_name(table)
         if not self.path.exists():
             raise TableNotFound(f"store {self.uri} has no table '{table}' (no file {self.path})")
         with self.connect(read_only=True) as con:
             if not self._has_table(con, table):
                 raise TableNotFound(f"store {self.uri} has no table '{table}'")
-            return con.sql(f'SELECT * FROM "{table}"').to_arrow_table().to_pandas()
+            yield con
 
     def write(self, table: str, df: pd.DataFrame) -> None:
         _check_name(table)
@@ -160,17 +237,24 @@ class DuckDBStore:
         self.write_batch([Append(table, df)])
 
     def write_batch(self, operations: list[Replace | Append]) -> None:
-        """Applies every operation in one transaction: all of them land, or none."""
+        """Applies every operation in one transaction: all of them land, or none.
+
+        Streamed frames are inserted one at a time, so the batch never needs all its rows
+        in memory at once.
+        """
         with self.connect() as con:
             con.execute("BEGIN")
-            for i, op in enumerate(operations):
+            for op in operations:
                 table = _check_name(op.table)
-                name = f"incoming_{i}"
-                con.register(name, op.frame)
-                con.execute(f'CREATE TABLE IF NOT EXISTS "{table}" AS SELECT * FROM {name} LIMIT 0')
-                if isinstance(op, Replace):
+                if isinstance(op, Replace) and self._has_table(con, table):
                     con.execute(f'DELETE FROM "{table}" WHERE "{op.column}" = ?', [op.value])
-                con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM {name}')
+                for frame in frames_of(op.frame):
+                    con.register("incoming", frame)
+                    con.execute(
+                        f'CREATE TABLE IF NOT EXISTS "{table}" AS SELECT * FROM incoming LIMIT 0'
+                    )
+                    con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM incoming')
+                    con.unregister("incoming")
             con.execute("COMMIT")
 
     def lock(self, name: str = "scoring") -> contextlib.AbstractContextManager[None]:
@@ -178,7 +262,12 @@ class DuckDBStore:
 
 
 class FileStore:
-    """One Parquet or CSV file per table in a directory; writes go to a temp file + rename."""
+    """One Parquet or CSV file per table in a directory; writes go to a temp file + rename.
+
+    A Parquet table may also be a dataset directory (``lead_scores/as_of=.../*.parquet``, as
+    the Spark engine writes it): it is read with the table's file, if any, but only the Spark
+    engine writes it.
+    """
 
     def __init__(self, uri: str, fmt: str) -> None:
         self.uri = uri
@@ -188,19 +277,80 @@ class FileStore:
     def _file(self, table: str) -> Path:
         return self.root / f"{_check_name(table)}.{self.fmt}"
 
-    def exists(self, table: str) -> bool:
-        return self._file(table).exists()
+    def _dataset(self, table: str) -> Path | None:
+        path = self.root / _check_name(table)
+        return path if self.fmt == "parquet" and path.is_dir() else None
 
-    def read(self, table: str) -> pd.DataFrame:
+    def exists(self, table: str) -> bool:
+        return self._file(table).exists() or self._dataset(table) is not None
+
+    def count(self, table: str) -> int:
+        import pyarrow.parquet as pq
+
+        if self.fmt == "csv":
+            return len(self.read(table))
+        self._check_exists(table)
+        total = 0
+        if self._file(table).exists():
+            total += int(pq.ParquetFile(self._file(table)).metadata.num_rows)
+        if (dataset := self._dataset(table)) is not None:
+            total += _open_dataset(dataset).count_rows()
+        return total
+
+    def read(
+        self, table: str, part: Part | None = None, equals: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        """The table's rows, or those of one part and/or with the given column values.
+
+        A Parquet part is read by DuckDB, which keeps only the part's rows in memory; a CSV
+        file is read whole and then filtered.
+        """
+        self._check_exists(table)
+        frames = []
+        if self._file(table).exists():
+            frames.append(self._read_file(table, part, equals))
+        if (dataset := self._dataset(table)) is not None:
+            frame = _read_dataset(dataset)
+            frames.append(
+                frame if part is None and not equals else _filter_frame(frame, part, equals)
+            )
+        return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+    def _read_file(
+        self, table: str, part: Part | None = None, equals: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
         path = self._file(table)
-        if not path.exists():
-            raise TableNotFound(f"store {self.uri} has no table '{table}' ({path})")
+        if self.fmt == "parquet" and part is not None:
+            import duckdb
+
+            where, params = _duckdb_where(part, equals)
+            con: Any
+            with duckdb.connect() as con:
+                query = f"SELECT * FROM read_parquet(?){where}"
+                relation = con.sql(query, params=[str(path), *params])
+                return relation.to_arrow_table().to_pandas()
         if self.fmt == "parquet":
-            return pd.read_parquet(path)
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        return frame if part is None and not equals else _filter_frame(frame, part, equals)
+
+    def _check_exists(self, table: str) -> None:
+        if not self.exists(table):
+            raise TableNotFound(f"store {self.uri} has no table '{table}' ({self._file(table)})")
+
+    def _check_writable(self, table: str) -> None:
+        if self._dataset(table) is not None:
+            raise StoreError(
+                f"store {self.uri}: table '{table}' is a partitioned dataset written by the "
+                "Spark engine; score this store with --engine spark"
+            )
 
     def write(self, table: str, df: pd.DataFrame) -> None:
-        path = self._file(table)
+        self._check_writable(table)
+        self._write_file(self._file(table), df)
+
+    def _write_file(self, path: Path, df: pd.DataFrame) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         if self.fmt == "parquet":
@@ -211,30 +361,86 @@ class FileStore:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
 
+    def _stream_parquet(self, op: Replace | Append) -> None:
+        """Rewrites one Parquet file a batch at a time: memory holds one batch, not the table."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = self._file(op.table)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer: Any = None
+
+        def put(frame: pd.DataFrame) -> None:
+            nonlocal writer
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, table.schema)
+            else:  # a later batch whose column is all null must not change the schema
+                table = table.select(writer.schema.names).cast(writer.schema)
+            writer.write_table(table)
+
+        try:
+            if path.exists():
+                for batch in pq.ParquetFile(path).iter_batches(batch_size=_FILE_BATCH_ROWS):
+                    old = batch.to_pandas()
+                    put(
+                        old[~_matches(old[op.column], op.value)] if isinstance(op, Replace) else old
+                    )
+            for frame in frames_of(op.frame):
+                put(frame)
+        except BaseException:
+            if writer is not None:
+                writer.close()
+            tmp.unlink(missing_ok=True)
+            raise
+        if writer is None:  # nothing old, nothing new
+            return
+        writer.close()
+        if not tmp.exists():
+            return
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+
     def replace_partition(self, table: str, df: pd.DataFrame, column: str, value: Any) -> None:
+        self._check_writable(table)
         if not self.exists(table):
             self.write(table, df)
             return
-        old = self.read(table)
+        old = self._read_file(table)
         self.write(table, pd.concat([old[~_matches(old[column], value)], df], ignore_index=True))
 
     def append(self, table: str, df: pd.DataFrame) -> None:
-        if not self.exists(table):
-            self.write(table, df)
-            return
-        self.write(table, pd.concat([self.read(table), df], ignore_index=True))
+        """Appends to the table's file (beside its dataset directory, if it has one)."""
+        path = self._file(table)
+        old = [self._read_file(table)] if path.exists() else []
+        self._write_file(path, pd.concat([*old, df], ignore_index=True) if old else df)
 
     def write_batch(self, operations: list[Replace | Append]) -> None:
         """Applies replacements first, then appends; each file is replaced atomically.
 
         Files cannot share a transaction: a crash between two files leaves the new list
-        without its run record, never a run record without its list.
+        without its run record, never a run record without its list. A Parquet file is
+        rewritten a batch at a time (old rows kept, then the streamed frames); a CSV file is
+        rewritten whole, so its streamed frames are gathered in memory first.
         """
         for op in sorted(operations, key=lambda o: not isinstance(o, Replace)):
+            if self.fmt == "parquet":
+                self._check_writable(op.table)
+                self._stream_parquet(op)
+                continue
+            frames = list(frames_of(op.frame))
+            if not frames and isinstance(op, Replace) and self._file(op.table).exists():
+                old = self._read_file(op.table)
+                self.write(op.table, old[~_matches(old[op.column], op.value)])
+            if not frames:
+                continue
+            frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
             if isinstance(op, Replace):
-                self.replace_partition(op.table, op.frame, op.column, op.value)
+                self.replace_partition(op.table, frame, op.column, op.value)
             else:
-                self.append(op.table, op.frame)
+                self.append(op.table, frame)
 
     def lock(self, name: str = "scoring") -> contextlib.AbstractContextManager[None]:
         return _file_lock(self.root / "store", name)
@@ -245,6 +451,23 @@ def _matches(column: pd.Series, value: Any) -> pd.Series:
     if isinstance(value, pd.Timestamp):
         return pd.to_datetime(column, utc=True, format="ISO8601") == value.tz_convert("UTC")
     return column.astype(str) == str(value)
+
+
+def _open_dataset(path: Path) -> Any:
+    import pyarrow.dataset as ds
+
+    return ds.dataset(path, format="parquet", partitioning="hive")
+
+
+def _read_dataset(path: Path) -> pd.DataFrame:
+    """A hive-partitioned Parquet dataset; partition values come back as text."""
+    import pyarrow as pa
+
+    table = _open_dataset(path).to_table()
+    for i, field in enumerate(table.schema):
+        if pa.types.is_dictionary(field.type):
+            table = table.set_column(i, field.name, table.column(i).cast(pa.string()))
+    return table.to_pandas()
 
 
 def open_store(uri: str | None = None) -> Store:

@@ -30,11 +30,13 @@ from psycopg import sql
 from pipelines.storage import (
     _IDENT,
     Append,
+    Part,
     Replace,
     StoreError,
     StoreLocked,
     TableNotFound,
     _check_name,
+    frames_of,
 )
 
 _BATCH_ROWS = 100_000
@@ -143,6 +145,26 @@ def _parameter(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
+def _where(part: Part | None, equals: dict[str, Any] | None) -> sql.Composable:
+    """A WHERE clause selecting a part (by ``hashtext`` of its key) and equal values."""
+    clauses: list[sql.Composable] = []
+    if part is not None:
+        clauses.append(
+            sql.SQL("mod(hashtext(coalesce({}::text, ''))::bigint + 2147483648, {}) = {}").format(
+                sql.Identifier(_check_name(part.key)),
+                sql.Literal(part.count),
+                sql.Literal(part.index),
+            )
+        )
+    for column, value in (equals or {}).items():
+        clauses.append(
+            sql.SQL("{} = {}").format(
+                sql.Identifier(_check_name(column)), sql.Literal(_parameter(value))
+            )
+        )
+    return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(clauses) if clauses else sql.SQL("")
+
+
 class PostgresStore:
     """Tables in one schema of a PostgreSQL database; nothing connects until first use.
 
@@ -237,8 +259,20 @@ class PostgresStore:
         with self._errors(), self._engine.connect() as conn:
             return bool(conn.execute(query, {"schema": self.schema, "table": table}).scalar())
 
-    def read(self, table: str) -> pd.DataFrame:
-        """Reads a whole table with COPY … TO STDOUT.
+    def count(self, table: str) -> int:
+        target = self._target(table)
+        with self._transaction() as cursor:
+            try:
+                found = cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(target))
+            except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
+                raise TableNotFound(f"store {self.uri} has no table '{table}'") from None
+            row = found.fetchone()
+        return int(row[0]) if row else 0
+
+    def read(
+        self, table: str, part: Part | None = None, equals: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        """Reads a table, or the rows of one part and/or with given values, with COPY … TO STDOUT.
 
         Returns:
             Strings as ``str``, integers as ``Int64``, booleans as ``boolean``, floats as
@@ -261,8 +295,8 @@ class PostgresStore:
                 [target.as_string(cursor)],
             ).fetchall()
             selected = sql.SQL(", ").join(_select(name, kind) for name, kind in columns)
-            query = sql.SQL("COPY (SELECT {} FROM {}) TO STDOUT (FORMAT csv)")
-            with cursor.copy(query.format(selected, target)) as copy:
+            query = sql.SQL("COPY (SELECT {} FROM {}{}) TO STDOUT (FORMAT csv)")
+            with cursor.copy(query.format(selected, target, _where(part, equals))) as copy:
                 data = b"".join(copy)
             rows = cursor.rowcount
         types = {name: _READ_TYPES.get(kind, pa.string()) for name, kind in columns}
@@ -288,15 +322,33 @@ class PostgresStore:
         self.write_batch([Append(table, df)])
 
     def write_batch(self, operations: list[Replace | Append]) -> None:
-        """Applies every operation, in order, in one transaction: all of them land, or none."""
+        """Applies every operation, in order, in one transaction: all of them land, or none.
+
+        Streamed frames are copied one at a time, so a batch never needs all its rows in
+        memory at once.
+        """
         with self._transaction() as cursor:
             for op in operations:
-                frame = self._prepare(cursor, op.table, op.frame)
-                if isinstance(op, Replace):
-                    delete = sql.SQL("DELETE FROM {} WHERE {} = %s")
-                    target, column = self._target(op.table), sql.Identifier(op.column)
-                    cursor.execute(delete.format(target, column), [_parameter(op.value)])
-                _copy_frame(cursor, self._target(op.table), frame)
+                target = self._target(op.table)
+                deleted = not isinstance(op, Replace)
+                for frame in frames_of(op.frame):
+                    arrow = self._prepare(cursor, op.table, frame)
+                    if not deleted:
+                        self._delete(cursor, target, op)  # type: ignore[arg-type]
+                        deleted = True
+                    _copy_frame(cursor, target, arrow)
+                if not deleted and self._has(cursor, target):
+                    self._delete(cursor, target, op)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _delete(cursor: psycopg.Cursor[Any], target: sql.Identifier, op: Replace) -> None:
+        delete = sql.SQL("DELETE FROM {} WHERE {} = %s")
+        cursor.execute(delete.format(target, sql.Identifier(op.column)), [_parameter(op.value)])
+
+    @staticmethod
+    def _has(cursor: psycopg.Cursor[Any], target: sql.Identifier) -> bool:
+        found = cursor.execute("SELECT to_regclass(%s)", [target.as_string(cursor)]).fetchone()
+        return bool(found and found[0])
 
     @contextlib.contextmanager
     def lock(self, name: str = "scoring") -> Iterator[None]:

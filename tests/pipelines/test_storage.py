@@ -8,7 +8,14 @@ import pandas as pd
 import pytest
 
 from pipelines.contracts import validate_table
-from pipelines.storage import StoreError, StoreLocked, TableNotFound, open_store
+from pipelines.storage import (
+    Part,
+    Replace,
+    StoreError,
+    StoreLocked,
+    TableNotFound,
+    open_store,
+)
 
 
 def _scores(day: str, ids: list[str]) -> pd.DataFrame:
@@ -86,3 +93,68 @@ def test_unknown_uri_is_rejected() -> None:
 def test_bad_table_name_is_rejected(store) -> None:
     with pytest.raises(StoreError, match="invalid table name"):
         store.write("leads; drop table x", pd.DataFrame({"a": [1]}))
+
+
+def assert_parts_split_by_lead(store, small_crm: dict[str, pd.DataFrame], parts: int = 3) -> None:
+    """Every row lands in exactly one part, and a lead's rows share it across tables."""
+    leads = small_crm["leads"].head(300)
+    activities = small_crm["activities"]
+    activities = activities[activities["lead_id"].isin(leads["lead_id"])].head(2000)
+    store.write("leads", leads)
+    store.write("activities", activities)
+    assert store.count("leads") == len(leads)
+    seen: dict[str, int] = {}
+    leads_back, events_back = [], []
+    for index in range(parts):
+        part = Part(index, parts)
+        lead_part = validate_table("leads", store.read("leads", part=part))
+        event_part = validate_table("activities", store.read("activities", part=part))
+        seen.update(dict.fromkeys(lead_part["lead_id"], index))
+        assert event_part["lead_id"].map(seen).eq(index).all()
+        leads_back.append(lead_part)
+        events_back.append(event_part)
+    assert 0 < min(len(p) for p in leads_back) < len(leads)  # the parts really split
+    for whole, pieces in [(leads, leads_back), (activities, events_back)]:
+        pd.testing.assert_frame_equal(
+            pd.concat(pieces).sort_values(list(whole.columns[:2])).reset_index(drop=True),
+            whole.sort_values(list(whole.columns[:2])).reset_index(drop=True),
+        )
+
+
+def test_parts_split_every_table_by_lead(store, small_crm: dict[str, pd.DataFrame]) -> None:
+    assert_parts_split_by_lead(store, small_crm)
+
+
+def test_read_equals_keeps_only_matching_rows(store) -> None:
+    rows = pd.concat([_scores("2026-01-01", ["a", "b"]), _scores("2026-01-02", ["c"])])
+    store.write("lead_scores", rows)
+    day = pd.Timestamp("2026-01-02", tz="UTC")
+    back = store.read("lead_scores", equals={"as_of": day})
+    assert back["lead_id"].tolist() == ["c"]
+    assert store.read("lead_scores", part=Part(0, 1), equals={"as_of": day})[
+        "lead_id"
+    ].tolist() == ["c"]
+
+
+def assert_streamed_frames_land_together(store) -> None:
+    """Frames streamed into one batch land together, or not at all when the stream fails."""
+    day = pd.Timestamp("2026-01-01", tz="UTC")
+    store.write("lead_scores", _scores("2026-01-01", ["old"]))
+
+    def frames(fail: bool):  # noqa: ANN202
+        yield _scores("2026-01-01", ["a", "b"])
+        if fail:
+            raise RuntimeError("the run died half way")
+        yield _scores("2026-01-01", ["c"])
+
+    with pytest.raises(RuntimeError):
+        store.write_batch([Replace("lead_scores", frames(fail=True), "as_of", day)])
+    assert store.read("lead_scores")["lead_id"].tolist() == ["old"]
+    store.write_batch([Replace("lead_scores", frames(fail=False), "as_of", day)])
+    assert sorted(store.read("lead_scores")["lead_id"]) == ["a", "b", "c"]
+    store.write_batch([Replace("lead_scores", iter([]), "as_of", day)])  # nothing left that day
+    assert store.read("lead_scores").empty
+
+
+def test_streamed_frames_land_together_or_not_at_all(store) -> None:
+    assert_streamed_frames_land_together(store)

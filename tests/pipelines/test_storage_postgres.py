@@ -26,6 +26,10 @@ import pytest
 from pipelines.contracts import validate_table
 from pipelines.storage import Append, Replace, StoreError, StoreLocked, TableNotFound, open_store
 from pipelines.storage_sql import PostgresStore
+from tests.pipelines.test_storage import (
+    assert_parts_split_by_lead,
+    assert_streamed_frames_land_together,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -397,3 +401,11 @@ def test_bench_million_rows(store, small_crm: dict[str, pd.DataFrame]) -> None:
     )
     pd.testing.assert_frame_equal(validate_table("leads", back), big, check_exact=True)
     assert wrote < 120 and read < 120  # generous: CI machines are slow and shared
+
+
+def test_parts_split_every_table_by_lead(store, small_crm: dict[str, pd.DataFrame]) -> None:
+    assert_parts_split_by_lead(store, small_crm)
+
+
+def test_streamed_frames_land_together_or_not_at_all(store) -> None:
+    assert_streamed_frames_land_together(store)
