@@ -75,5 +75,11 @@ class ScoringConfig(Frozen):
     default_qualification: Literal["nurture", "marketing_qualified", "recycle"] = "nurture"
     trend: TrendSettings = TrendSettings()
     reasons: ReasonSettings = ReasonSettings()
-    chunk_size: int = Field(200_000, gt=0, description="leads scored per chunk (bounds memory)")
+    partition_size: int = Field(
+        250_000, gt=0, description="leads read from the store per slice (bounds memory)"
+    )
+    chunk_size: int = Field(50_000, gt=0, description="leads scored per chunk (bounds memory)")
+    staging_memory_limit: str = Field(
+        "512MB", description="DuckDB memory for ranking the run's rows (spills to disk beyond)"
+    )
     default_deal_value: float = Field(10_000.0, ge=0, description="used when no deal was ever won")

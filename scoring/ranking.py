@@ -34,3 +34,18 @@ def add_ranks(scores: pd.DataFrame) -> pd.DataFrame:
         ordered.groupby(owner.to_numpy(), sort=False).cumcount().astype("int64") + 1
     )
     return ordered.reset_index(drop=True)
+
+
+def rank_sql(table: str) -> str:
+    """SQL adding the ranks of :func:`add_ranks` to every row of ``table``, in rank order.
+
+    Runs on DuckDB (the embedded scorer's staging) and Spark SQL alike, out of core: the
+    ranks span every slice of a run.
+    """
+    order = "ORDER BY probability DESC, lead_id ASC"
+    owner = f"coalesce(owner_id, '{UNASSIGNED}')"
+    return (
+        f"SELECT *, row_number() OVER ({order}) AS rank_overall, "
+        f"row_number() OVER (PARTITION BY {owner} {order}) AS rank_in_owner "
+        f"FROM {table} ORDER BY rank_overall"
+    )

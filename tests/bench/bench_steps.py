@@ -67,7 +67,7 @@ def reopen(uri: str) -> dict:
     return {"open_leads": len(leads)}
 
 
-def score(uri: str, tracking: str) -> dict:
+def score(uri: str, tracking: str, partition_size: str = "") -> dict:
     """Issue 6: the nightly run end to end (read, features, score, reasons, write)."""
     from models import configure
     from pipelines.config import FeaturesConfig
@@ -77,7 +77,8 @@ def score(uri: str, tracking: str) -> dict:
 
     configure(tracking)
     started = time.perf_counter()
-    result = run_scoring(open_store(uri), AS_OF, ScoringConfig(), FeaturesConfig())
+    cfg = ScoringConfig(**({"partition_size": int(partition_size)} if partition_size else {}))
+    result = run_scoring(open_store(uri), AS_OF, cfg, FeaturesConfig())
     return {
         "rows_scored": result.rows_scored,
         "scorer_s": round(time.perf_counter() - started, 1),

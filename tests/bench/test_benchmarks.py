@@ -3,13 +3,16 @@
 Sizes come from the environment so the same benchmarks run small on a laptop and large on
 a big machine: LEADSCORE_BENCH_LEADS (feature build, default 1,000,000 ≈ 22M activities),
 LEADSCORE_BENCH_SCORE_LEADS (open leads scored, default 100,000), LEADSCORE_BENCH_TRAIN_LEADS
-(retrain history, default 200,000). Generated stores are cached under data/bench/.
+(retrain history, default 200,000), LEADSCORE_BENCH_MEMORY_LEADS (slice size for the memory
+benchmark, which scores 1x and 10x that many leads; default 100,000). Generated stores are
+cached under data/bench/.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -52,16 +55,26 @@ def test_feature_build_at_one_t() -> None:
     )
 
 
-def test_nightly_scoring_end_to_end(tmp_path: Path) -> None:
-    n = int(os.environ.get("LEADSCORE_BENCH_SCORE_LEADS", 100_000))
-    tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    run_step("train", store_of(20_000), tracking)  # a champion trained on a normal history
-    path = tmp_path / "open"
-    import shutil
-
-    shutil.copytree(Path(store_of(n).removeprefix("parquet:///")), path)
+def open_store_of(n_leads: int, tmp_path: Path) -> str:
+    """A private copy of the generated store where every lead is open at the scoring date."""
+    path = tmp_path / f"open_{n_leads}"
+    shutil.copytree(Path(store_of(n_leads).removeprefix("parquet:///")), path)
     uri = f"parquet:///{path}"
     run_step("reopen", uri)
+    return uri
+
+
+def champion(tmp_path: Path) -> str:
+    """Tracking URI of a registry whose champion was trained on a normal two-year history."""
+    tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    run_step("train", store_of(20_000), tracking)
+    return tracking
+
+
+def test_nightly_scoring_end_to_end(tmp_path: Path) -> None:
+    n = int(os.environ.get("LEADSCORE_BENCH_SCORE_LEADS", 100_000))
+    tracking = champion(tmp_path)
+    uri = open_store_of(n, tmp_path)
     scored = run_step("score", uri, tracking)
     raw = run_step("raw_model", uri, tracking)
     ratio = scored["scorer_s"] / raw["raw_s"]
@@ -69,6 +82,24 @@ def test_nightly_scoring_end_to_end(tmp_path: Path) -> None:
         f"scorer / (predict + pred_contrib) = {ratio:.2f} (goal <= 1.5); peak RSS {scored['peak_rss_gb']} GB"
     )
     assert scored["rows_scored"] == n == raw["rows"]
+
+
+def test_scoring_memory_follows_the_slice_not_the_crm(tmp_path: Path) -> None:
+    """Issue 6: N and 10N open leads scored in slices of N: peak memory should barely move."""
+    n = int(os.environ.get("LEADSCORE_BENCH_MEMORY_LEADS", 100_000))
+    tracking = champion(tmp_path)
+    figures = {}
+    for size in (n, 10 * n):
+        uri = open_store_of(size, tmp_path)
+        figures[size] = run_step("score", uri, tracking, str(n))
+        assert figures[size]["rows_scored"] == size
+        shutil.rmtree(uri.removeprefix("parquet:///"))
+    small, big = figures[n]["peak_rss_gb"], figures[10 * n]["peak_rss_gb"]
+    print(
+        f"peak RSS scoring {n:,} leads: {small} GB; {10 * n:,} leads: {big} GB "
+        f"(ratio {big / small:.2f}, slices of {n:,}); times {figures[n]['scorer_s']} s, "
+        f"{figures[10 * n]['scorer_s']} s"
+    )
 
 
 def test_full_retrain(tmp_path: Path) -> None:
