@@ -16,13 +16,13 @@ export MLFLOW_DISABLE_TELEMETRY := true
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-8s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-venv: $(STAMP) ## Create .venv and install leadscore with the dev and postgres extras
+venv: $(STAMP) ## Create .venv and install leadscore with the dev, postgres and spark extras
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "leadscore needs Python >= 3.11"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode -e '.[dev,postgres]'
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode -e '.[dev,postgres,spark]'
 	@touch $(STAMP)
 
 demo: venv ## Generate a synthetic CRM, train, score and print the top leads

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,11 +61,16 @@ class TrainingResult:
     reason: str = ""
 
 
+FeatureBuilder = Callable[..., pd.DataFrame]
+"""``build_feature_frame`` or an engine's equivalent with its signature (e.g. on Spark)."""
+
+
 def build_training_frame(
     tables: CrmTables,
     train_cfg: TrainConfig,
     features_cfg: FeaturesConfig,
     as_of: pd.Timestamp | None = None,
+    build_features: FeatureBuilder = build_feature_frame,
 ) -> tuple[pd.DataFrame, TimeFolds]:
     """Labelled feature rows over the snapshot history, each tagged with its fold."""
     horizon = features_cfg.horizon_days
@@ -93,7 +99,7 @@ def build_training_frame(
         cap = caps[str(fold)]
         parts.append(part if cap is None else cap_per_lead(part, cap, train_cfg.seed))
     snapshots = pd.concat(parts, ignore_index=True)
-    frame = build_feature_frame(
+    frame = build_features(
         tables.leads, tables.activities, tables.stage_history, snapshots, features_cfg
     )
     return frame, folds
@@ -224,12 +230,16 @@ def train_model(
     tracking: str,
     as_of: pd.Timestamp | None = None,
     grades: dict[str, float] | None = None,
+    build_features: FeatureBuilder = build_feature_frame,
 ) -> TrainingResult:
-    """Trains, evaluates against baselines and the champion, logs to MLflow, registers, gates."""
+    """Trains, evaluates against baselines and the champion, logs to MLflow, registers, gates.
+
+    ``build_features`` computes the feature frame of the snapshots (default: DuckDB, here).
+    """
     import mlflow
     from mlflow.models import infer_signature
 
-    frame, folds = build_training_frame(tables, train_cfg, features_cfg, as_of)
+    frame, folds = build_training_frame(tables, train_cfg, features_cfg, as_of, build_features)
     train = frame[frame["fold"] == "train"]
     check_enough_data(train, train_cfg)
     cal = frame[frame["fold"] == "calibration"]

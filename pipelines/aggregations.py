@@ -1,15 +1,49 @@
 """Event aggregations behind the engagement and stage features, defined once as SQL.
 
-The SQL is generated from :class:`~pipelines.config.FeaturesConfig` and runs on DuckDB over
-three relations: ``snapshots`` (lead_id, snapshot_at), ``activities`` and ``stage_history``.
+The SQL is generated from :class:`~pipelines.config.FeaturesConfig` and runs over three
+relations: ``snapshots`` (lead_id, snapshot_at), ``activities`` and ``stage_history``.
 Every event is filtered with ``event_time < snapshot_at``: nothing at or after T is seen.
+The same definitions run on DuckDB and on Spark SQL; a :class:`Dialect` holds the few
+spellings in which the two differ, everything else is written once.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from pipelines.config import EngagementConfig, StageConfig
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The function spellings that differ between the SQL engines.
+
+    Attributes:
+        name: engine name, for messages.
+        epoch: seconds since the epoch of a timestamp ``{ts}``, as a DOUBLE that keeps the
+            microseconds (Spark's ``unix_timestamp`` truncates to whole seconds).
+        position: 1-based position of ``{value}`` in the literal list ``{items}``, NULL when
+            absent (Spark's ``array_position`` answers 0 there).
+    """
+
+    name: str
+    epoch: str
+    position: str
+
+    def epoch_of(self, ts: str) -> str:
+        return self.epoch.format(ts=ts)
+
+    def position_in(self, items: tuple[str, ...], value: str) -> str:
+        return self.position.format(items=", ".join(_quote(i) for i in items), value=value)
+
+
+DUCKDB = Dialect(name="duckdb", epoch="epoch({ts})", position="list_position([{items}], {value})")
+SPARK = Dialect(
+    name="spark",
+    epoch="(unix_micros({ts}) / 1e6)",
+    position="nullif(array_position(array({items}), {value}), 0)",
+)
 
 
 def _quote(value: str) -> str:
@@ -94,7 +128,7 @@ def engagement_feature_names(cfg: EngagementConfig) -> list[str]:
     return names
 
 
-def engagement_sql(cfg: EngagementConfig) -> str:
+def engagement_sql(cfg: EngagementConfig, dialect: Dialect = DUCKDB) -> str:
     """One row per snapshot with every engagement feature (zero counts for silent leads)."""
     stage1 = ",\n    ".join(f"{expr} AS {name}" for name, expr in per_type_aggregates(cfg))
     columns = engagement_columns(cfg)
@@ -110,10 +144,11 @@ def engagement_sql(cfg: EngagementConfig) -> str:
     # day = UTC day number from the epoch: independent of the session's time zone.
     # The event join is written out in each consumer: a CTE used twice is materialised
     # (all events before T in memory at once); inlined, each pass streams.
-    events = """(
+    occurred, snapshot = dialect.epoch_of("a.occurred_at"), dialect.epoch_of("s.snapshot_at")
+    events = f"""(
     SELECT s.lead_id, s.snapshot_at, a.type, a.value,
-           CAST(floor(epoch(a.occurred_at) / 86400) AS BIGINT) AS day,
-           (epoch(s.snapshot_at) - epoch(a.occurred_at)) / 86400.0 AS age_days
+           CAST(floor({occurred} / 86400) AS BIGINT) AS day,
+           ({snapshot} - {occurred}) / 86400.0 AS age_days
     FROM snapshots s
     JOIN activities a ON a.lead_id = s.lead_id AND a.occurred_at < s.snapshot_at
 ) ev"""
@@ -139,26 +174,32 @@ LEFT JOIN days USING (lead_id, snapshot_at)
 """
 
 
-def stage_sql(cfg: StageConfig) -> str:
-    """Stage at T, days in it, and backward moves before T, one row per snapshot."""
-    order = "[" + ", ".join(_quote(s) for s in cfg.order) + "]"
+def stage_sql(cfg: StageConfig, dialect: Dialect = DUCKDB) -> str:
+    """Stage at T, days in it, and backward moves before T, one row per snapshot.
+
+    A stage missing from ``cfg.order`` has no position: it never counts as a move back and
+    sorts after the known stages entered at the same time.
+    """
+    position = dialect.position_in(cfg.order, "h.stage")
+    since = f"{dialect.epoch_of('any_value(snapshot_at)')} - {dialect.epoch_of('max(entered_at)')}"
     return f"""
 WITH sh AS (
     SELECT s.lead_id, s.snapshot_at, h.stage, h.entered_at,
-           list_position({order}, h.stage) AS pos
+           {position} AS pos
     FROM snapshots s
     JOIN stage_history h ON h.lead_id = s.lead_id AND h.entered_at < s.snapshot_at
 ),
 moves AS (
-    -- Ties in entered_at are ordered by funnel position, the same way for both columns.
+    -- Ties in entered_at are ordered by funnel position, the same way for both columns,
+    -- then by name (NULLS LAST spelled out: DuckDB's default, Spark's is NULLS FIRST).
     SELECT *, pos < lag(pos) OVER w AS backward, row_number() OVER w AS step
     FROM sh
-    WINDOW w AS (PARTITION BY lead_id, snapshot_at ORDER BY entered_at, pos)
+    WINDOW w AS (PARTITION BY lead_id, snapshot_at ORDER BY entered_at, pos NULLS LAST, stage)
 ),
 agg AS (
     SELECT lead_id, snapshot_at,
-           arg_max(stage, step) AS stage_current,
-           (epoch(any_value(snapshot_at)) - epoch(max(entered_at))) / 86400.0 AS stage_days_in_stage,
+           max_by(stage, step) AS stage_current,
+           ({since}) / 86400.0 AS stage_days_in_stage,
            count(*) FILTER (WHERE backward) AS stage_backward_moves,
            count(DISTINCT stage) AS stage_distinct_stages
     FROM moves GROUP BY lead_id, snapshot_at

@@ -81,6 +81,16 @@ def event_features(
     return frame
 
 
+def event_keys(snapshots: pd.DataFrame) -> pd.DataFrame:
+    """The (lead_id, snapshot_at) rows the event aggregations run on, one per snapshot row.
+
+    Events are timed to the microsecond (the contract's resolution): T is floored to it,
+    which can only leave out events, never let one at or after T in.
+    """
+    at = snapshots["snapshot_at"].dt.floor("us").astype("datetime64[us, UTC]")
+    return pd.DataFrame({"lead_id": snapshots["lead_id"].to_numpy(), "snapshot_at": at.array})
+
+
 def build_feature_frame(
     leads: pd.DataFrame,
     activities: pd.DataFrame,
@@ -101,17 +111,32 @@ def build_feature_frame(
         ``snapshots`` columns followed by the feature columns.
     """
     cfg = cfg or FeaturesConfig()
+    events = event_features(event_keys(snapshots), activities, stage_history, cfg, threads)
+    return assemble_feature_frame(leads, snapshots, events, cfg)
+
+
+def assemble_feature_frame(
+    leads: pd.DataFrame,
+    snapshots: pd.DataFrame,
+    events: pd.DataFrame,
+    cfg: FeaturesConfig | None = None,
+) -> pd.DataFrame:
+    """The feature frame from the event aggregates, whichever engine computed them.
+
+    Args:
+        leads: the contract ``leads`` table.
+        snapshots: rows of (lead_id, snapshot_at[, label]); extra columns are kept.
+        events: the engagement and stage aggregates of ``event_keys(snapshots)``, one row per
+            key in any order, as :func:`event_features` returns them.
+        cfg: feature settings; defaults when omitted.
+
+    Returns:
+        ``snapshots`` columns followed by the feature columns, in the order of ``snapshots``.
+    """
+    cfg = cfg or FeaturesConfig()
     attributes = lead_attributes(leads, cfg)
     frame = snapshots.reset_index(drop=True)
-    # Events are timed to the microsecond (the contract's resolution): T is floored to it,
-    # which can only leave out events, never let one at or after T in.
-    keys = pd.DataFrame(
-        {
-            "lead_id": frame["lead_id"].to_numpy(),
-            "snapshot_at": frame["snapshot_at"].dt.floor("us").astype("datetime64[us, UTC]"),
-        }
-    )
-    events = event_features(keys, activities, stage_history, cfg, threads)
+    keys = event_keys(frame)
     frame = frame.merge(attributes, on="lead_id", how="left", validate="many_to_one")
     frame["_key"] = keys["snapshot_at"].to_numpy()
     events = events.rename(columns={"snapshot_at": "_key"})

@@ -12,6 +12,7 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -56,6 +57,28 @@ AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Date (YYYY-MM-DD) 
 FlatOpt = Annotated[
     Path | None,
     typer.Option("--flat", dir_okay=False, help="Flat mode: one CSV or Parquet table, no history."),
+]
+
+
+class Engine(StrEnum):
+    embedded = "embedded"
+    spark = "spark"
+
+
+EngineOpt = Annotated[
+    Engine,
+    typer.Option(
+        "--engine",
+        help="embedded (DuckDB, one machine) or spark (install leadscore\\[spark]; Java 17).",
+    ),
+]
+SparkMasterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-master",
+        help="With --engine spark: the master URL (default: the usual Spark settings, else "
+        "local[*]).",
+    ),
 ]
 ModelNameOpt = Annotated[
     str | None,
@@ -195,10 +218,14 @@ def train(
         typer.Option("--exclude", help="Flat mode: a column to leave out (repeatable)."),
     ] = None,
     model_name: ModelNameOpt = None,
+    engine: EngineOpt = Engine.embedded,
+    spark_master: SparkMasterOpt = None,
 ) -> None:
     """Train a conversion model on point-in-time snapshots, log it to MLflow, gate promotion.
 
-    With --flat FILE: train on one table with a --label column and no event history.
+    With --flat FILE: train on one table with a --label column and no event history. With
+    --engine spark the snapshots' event features are computed on Spark; the model is still
+    fitted on this machine.
     """
     if flat is not None:
         with _errors():
@@ -228,11 +255,12 @@ def train(
                 f"[yellow]{tables.rows_rejected} input rows fail the contract and are left out[/]"
             )
         grades = load_config(ScoringConfig, "scoring", config_dir).grades.model_dump()
+        builder = _feature_builder(engine, spark_master)
         with console.status(
             "building snapshots, training, evaluating against baselines, logging to MLflow"
         ):
             result = train_model(
-                tables, train_cfg, features_cfg, tracking, _parse_date(as_of), grades
+                tables, train_cfg, features_cfg, tracking, _parse_date(as_of), grades, builder
             )
         console.print(
             f"trained {result.model_name} v{result.version} (run {result.run_id}); calibration: {result.calibration}\n"
@@ -250,6 +278,31 @@ def train(
             "promoted to [bold green]@champion[/]" if result.promoted else "[yellow]not promoted[/]"
         )
         console.print(f"{state}: {result.reason}\nMLflow: {tracking}")
+
+
+def _spark(master: str | None) -> Any:
+    """The Spark session, or exit 2 with a one-line reason (no pyspark, no Java)."""
+    from pipelines.spark_engine import SparkUnavailable, spark_session
+
+    try:
+        return spark_session(master)
+    except SparkUnavailable as err:
+        _fail(str(err), EXIT_BAD_INPUT)
+
+
+def _feature_builder(engine: Engine, master: str | None) -> Any:
+    """The training feature builder of ``engine``: DuckDB here, or Spark."""
+    from pipelines.features import build_feature_frame
+
+    if engine is Engine.embedded:
+        if master:
+            _fail("--spark-master goes with --engine spark", EXIT_BAD_INPUT)
+        return build_feature_frame
+    import functools
+
+    from pipelines.spark_engine import build_feature_frame_spark
+
+    return functools.partial(build_feature_frame_spark, _spark(master))
 
 
 def _evaluation_table(evaluation: Any) -> Any:
@@ -308,6 +361,8 @@ def score(
             "(default data/<model-name>-scores.csv; with --store: a table instead).",
         ),
     ] = None,
+    engine: EngineOpt = Engine.embedded,
+    spark_master: SparkMasterOpt = None,
 ) -> None:
     """Score every open lead with the champion model and write the ranked list (nightly job).
 
@@ -340,15 +395,26 @@ def score(
         features_cfg = load_config(FeaturesConfig, "features", config_dir)
         configure(resolve_tracking(tracking_uri, _data_dir(store)))
         day = _parse_date(as_of) or pd.Timestamp.now(tz="UTC").normalize()
-        with Progress(console=err_console, transient=True) as bar:
-            task = bar.add_task("scoring", total=None)
-            result = run_scoring(
-                open_store(store),
-                day,
-                cfg,
-                features_cfg,
-                lambda done, total: bar.update(task, completed=done, total=total),
-            )
+        if engine is Engine.spark:
+            from pipelines.storage import DEFAULT_STORE
+            from scoring.spark_scorer import run_scoring_spark
+
+            session = _spark(spark_master)
+            uri = store or os.environ.get("LEADSCORE_STORE") or DEFAULT_STORE
+            with err_console.status(f"scoring on Spark ({session.sparkContext.master})"):
+                result = run_scoring_spark(session, uri, day, cfg, features_cfg)
+        elif spark_master:
+            _fail("--spark-master goes with --engine spark", EXIT_BAD_INPUT)
+        else:
+            with Progress(console=err_console, transient=True) as bar:
+                task = bar.add_task("scoring (leads read)", total=None)
+                result = run_scoring(
+                    open_store(store),
+                    day,
+                    cfg,
+                    features_cfg,
+                    lambda done, total: bar.update(task, completed=done, total=total),
+                )
         console.print(
             f"scored {result.rows_scored:,} open leads as of {day.date()} with {result.model.name} "
             f"v{result.model.version}; {result.rows_quarantined} input rows quarantined (run {result.run_id})"

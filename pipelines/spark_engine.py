@@ -1,0 +1,254 @@
+"""The event aggregations on Spark: the SQL of :mod:`pipelines.aggregations`, Spark dialect.
+
+For event tables too large for one machine, :func:`build_feature_frame_spark` computes the
+engagement and stage aggregates with Spark SQL and assembles the same frame as
+:func:`pipelines.features.build_feature_frame` (same rows, order, columns and dtypes). The
+aggregations are the generated SQL of :mod:`pipelines.aggregations` in its Spark dialect,
+never a second implementation; only the per-snapshot result comes back to pandas.
+
+pyspark is optional (``pip install 'leadscore[spark]'``) and imported only by the functions
+here, so the rest of the package works without it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from pipelines.aggregations import SPARK, engagement_sql, stage_sql
+from pipelines.config import FeaturesConfig
+from pipelines.features import KEY_COLUMNS, STAGE_COLUMNS, assemble_feature_frame, event_keys
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame as SparkFrame
+    from pyspark.sql import SparkSession
+
+INSTALL_HINT = "pip install 'leadscore[spark]'"
+SESSION_DEFAULTS = {
+    "spark.app.name": "leadscore",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.ui.enabled": "false",
+}
+# Spark's 200 shuffle partitions suit a cluster; on one machine they are mostly overhead.
+LOCAL_DEFAULTS = {"spark.sql.shuffle.partitions": "16"}
+# Column → Spark SQL type of the relations the generated SQL reads.
+SNAPSHOT_COLUMNS = {"lead_id": "STRING", "snapshot_at": "TIMESTAMP"}
+ACTIVITY_COLUMNS = {
+    "lead_id": "STRING",
+    "occurred_at": "TIMESTAMP",
+    "type": "STRING",
+    "value": "DOUBLE",
+}
+STAGE_HISTORY_COLUMNS = {"lead_id": "STRING", "stage": "STRING", "entered_at": "TIMESTAMP"}
+
+
+class SparkUnavailable(RuntimeError):
+    """Spark cannot run here: pyspark is not installed, or no Java runtime starts."""
+
+
+def _pyspark_sql() -> Any:
+    try:
+        import pyspark.sql
+    except ImportError:
+        raise SparkUnavailable(f"pyspark is not installed: {INSTALL_HINT}") from None
+    return pyspark.sql
+
+
+def java_executable() -> str | None:
+    """The ``java`` Spark would start: ``$JAVA_HOME/bin/java``, else the one on ``PATH``."""
+    home = os.environ.get("JAVA_HOME")
+    if home:
+        java = os.path.join(home, "bin", "java")
+        return java if os.access(java, os.X_OK) else None
+    return shutil.which("java")
+
+
+def _is_local(master: str | None) -> bool:
+    """Whether the session will run on this machine; unknown under spark-submit."""
+    launched_by_submit = "PYSPARK_GATEWAY_PORT" in os.environ
+    resolved = master or os.environ.get("MASTER") or ("" if launched_by_submit else "local")
+    return resolved.startswith("local")
+
+
+def spark_session(master: str | None = None, conf: dict[str, str] | None = None) -> SparkSession:
+    """The Spark session the engine runs in: gets the active one or starts one.
+
+    Settings: session time zone UTC, Arrow for pandas conversions, no web UI and, on a
+    local master, 16 shuffle partitions; ``conf`` overrides any of them. As with Spark's
+    own ``getOrCreate``, an existing session takes the runtime SQL settings.
+
+    Args:
+        master: Spark master URL; default ``$SPARK_MASTER``, else what spark-submit,
+            ``spark-defaults.conf`` or ``$MASTER`` say, else ``local[*]``.
+        conf: further Spark settings, applied over the defaults.
+
+    Raises:
+        SparkUnavailable: pyspark is not installed, or Java is missing or fails to start.
+    """
+    sql = _pyspark_sql()
+    starting = sql.SparkSession.getActiveSession() is None
+    if starting and java_executable() is None:
+        raise SparkUnavailable(
+            "no Java runtime found: Spark needs Java 17 or later (set JAVA_HOME or put java on PATH)"
+        )
+    builder = sql.SparkSession.builder
+    master = master or os.environ.get("SPARK_MASTER")
+    if master:
+        builder = builder.master(master)
+    settings = {**SESSION_DEFAULTS, **(LOCAL_DEFAULTS if _is_local(master) else {})}
+    for key, value in {**settings, **(conf or {})}.items():
+        builder = builder.config(key, value)
+    try:
+        return builder.getOrCreate()
+    except RuntimeError as err:
+        condition = getattr(err, "getCondition", lambda: None)()
+        if condition != "JAVA_GATEWAY_EXITED":
+            raise
+        raise SparkUnavailable(
+            f"Java exited before Spark started: check that {java_executable()} is Java 17 or later"
+        ) from err
+
+
+def _arrow_column(values: pd.Series) -> pa.Array:
+    """One column with the contract's Arrow type; raises rather than drop sub-µs digits."""
+    dtype = values.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype):
+        # Naive times are read as UTC (contract); Arrow gets UTC wall times without a zone.
+        utc = values.dt.tz_convert(None) if isinstance(dtype, pd.DatetimeTZDtype) else values
+        return pa.array(utc.to_numpy(), type=pa.timestamp("us", tz="UTC"), from_pandas=True)
+    if pd.api.types.is_bool_dtype(dtype):
+        return pa.array(values, type=pa.bool_(), from_pandas=True)
+    if pd.api.types.is_integer_dtype(dtype):
+        return pa.array(values, type=pa.int64(), from_pandas=True)
+    if pd.api.types.is_float_dtype(dtype):  # NaN is pandas' missing value: NULL in Spark
+        return pa.array(values, type=pa.float64(), from_pandas=True)
+    return pa.array(values.astype("object").where(values.notna(), None), type=pa.string())
+
+
+def to_spark(spark: SparkSession, frame: pd.DataFrame) -> SparkFrame:
+    """A pandas frame as a Spark DataFrame with the contract's types, through Arrow.
+
+    Timestamps become ``TIMESTAMP`` at microsecond precision (tz-aware ones converted to
+    UTC, naive ones read as UTC), numbers ``DOUBLE``/``BIGINT``/``BOOLEAN`` with NaN and NA
+    as NULL, everything else ``STRING``.
+
+    Raises:
+        pyarrow.ArrowInvalid: a timestamp has digits below the microsecond.
+    """
+    columns = [str(c) for c in frame.columns]
+    arrays = [_arrow_column(frame[c]) for c in frame.columns]
+    return spark.createDataFrame(pa.Table.from_arrays(arrays, names=columns))
+
+
+def _relation(spark: SparkSession, frame: Any, columns: dict[str, str]) -> SparkFrame:
+    """The input as a Spark DataFrame of exactly ``columns``, cast to their types.
+
+    NaN becomes NULL: it is pandas' missing value, and DuckDB reads it as NULL too (a NaN
+    left in Spark would turn every sum it enters into NaN).
+    """
+    if isinstance(frame, pd.DataFrame):
+        frame = to_spark(spark, frame[list(columns)])
+    exprs = []
+    for column, sql_type in columns.items():
+        value = f"CAST(`{column}` AS {sql_type})"
+        if sql_type == "DOUBLE":
+            value = f"nanvl({value}, CAST(NULL AS DOUBLE))"
+        exprs.append(f"{value} AS `{column}`")
+    return frame.selectExpr(*exprs)
+
+
+def _run(spark: SparkSession, query: str, relations: dict[str, Any]) -> SparkFrame:
+    """Runs a generated query with its relation names bound to these DataFrames.
+
+    The names are bound by CTEs over pyspark's per-query views (unique names, dropped after
+    the call), so a view of the user's named ``activities`` is neither used nor replaced.
+    """
+    bindings = ",\n".join(f"{name} AS (SELECT * FROM {{{name}}})" for name in relations)
+    body = query.replace("{", "{{").replace("}", "}}")
+    return spark.sql(f"WITH {bindings}\nSELECT * FROM ({body}\n) AS features", **relations)
+
+
+def event_features_spark(
+    spark: SparkSession,
+    snapshots: pd.DataFrame | SparkFrame,
+    activities: pd.DataFrame | SparkFrame,
+    stage_history: pd.DataFrame | SparkFrame | None,
+    cfg: FeaturesConfig | None = None,
+) -> SparkFrame:
+    """Engagement and stage aggregates per (lead_id, snapshot_at), computed by Spark SQL.
+
+    The Spark counterpart of :func:`pipelines.features.event_features`: same columns and
+    values, one row per snapshot key, in no particular order. Pandas snapshot times are
+    floored to the microsecond first, as :func:`~pipelines.features.build_feature_frame`
+    does. Without ``stage_history`` the stage columns are NULL.
+
+    Args:
+        spark: the session to run in (see :func:`spark_session`).
+        snapshots: (lead_id, snapshot_at) rows; other columns are ignored.
+        activities, stage_history: contract tables, pandas or Spark DataFrames.
+        cfg: feature settings; defaults when omitted.
+    """
+    cfg = cfg or FeaturesConfig()
+    if isinstance(snapshots, pd.DataFrame):
+        snapshots = event_keys(snapshots)
+    keys = _relation(spark, snapshots, SNAPSHOT_COLUMNS)
+    frame = _run(
+        spark,
+        engagement_sql(cfg.engagement, SPARK),
+        {"snapshots": keys, "activities": _relation(spark, activities, ACTIVITY_COLUMNS)},
+    )
+    if stage_history is None:
+        missing = ["CAST(NULL AS STRING) AS stage_current"]
+        missing += [f"CAST(NULL AS DOUBLE) AS {c}" for c in STAGE_COLUMNS[1:]]
+        return frame.selectExpr("*", *missing)
+    history = _relation(spark, stage_history, STAGE_HISTORY_COLUMNS)
+    stages = _run(
+        spark, stage_sql(cfg.stages, SPARK), {"snapshots": keys, "stage_history": history}
+    )
+    return frame.join(stages, on=list(KEY_COLUMNS), how="left")
+
+
+def to_pandas_events(events: SparkFrame, with_stages: bool = True) -> pd.DataFrame:
+    """Spark event aggregates as the frame :func:`pipelines.features.event_features` gives."""
+    frame = events.toArrow().to_pandas()
+    at = frame["snapshot_at"]
+    if isinstance(at.dtype, pd.DatetimeTZDtype):
+        at = at.dt.tz_convert("UTC")
+    frame["snapshot_at"] = at.astype("datetime64[us, UTC]")
+    if not with_stages:
+        for column in STAGE_COLUMNS:
+            frame[column] = None if column == "stage_current" else np.nan
+    return frame
+
+
+def build_feature_frame_spark(
+    spark: SparkSession,
+    leads: pd.DataFrame,
+    activities: pd.DataFrame | SparkFrame,
+    stage_history: pd.DataFrame | SparkFrame | None,
+    snapshots: pd.DataFrame,
+    cfg: FeaturesConfig | None = None,
+) -> pd.DataFrame:
+    """:func:`pipelines.features.build_feature_frame` with the event aggregations on Spark.
+
+    Args:
+        spark: the session to run in (see :func:`spark_session`).
+        leads: the contract ``leads`` table (pandas).
+        activities, stage_history: contract tables (``stage_history`` optional), pandas or
+            Spark DataFrames.
+        snapshots: rows of (lead_id, snapshot_at[, label]); extra columns are kept.
+        cfg: feature settings; defaults when omitted.
+
+    Returns:
+        The frame ``build_feature_frame`` returns: same rows and order, columns and dtypes.
+    """
+    cfg = cfg or FeaturesConfig()
+    events = event_features_spark(spark, event_keys(snapshots), activities, stage_history, cfg)
+    frame = to_pandas_events(events, with_stages=stage_history is not None)
+    return assemble_feature_frame(leads, snapshots, frame, cfg)

@@ -1,0 +1,268 @@
+"""The nightly scorer on Apache Spark: the embedded scorer's features, model and functions.
+
+Nothing here is a second implementation. The steps and what runs them:
+
+- inputs validated by the same contract code per Arrow batch (:mod:`pipelines.spark_inputs`);
+- engagement and stage aggregates by Spark SQL generated from the same definitions as the
+  DuckDB SQL (:mod:`pipelines.aggregations`, :mod:`pipelines.spark_engine`);
+- lead attributes and model input by the same pandas functions, per partition (``mapInPandas``);
+- probabilities by the ``@champion`` model through ``mlflow.pyfunc.spark_udf``;
+- reasons, BANT, qualification, trend and expected value by the embedded scorer's functions,
+  per partition; ranks by the same SQL (:func:`scoring.ranking.rank_sql`) as a Spark window.
+
+Output: on a Parquet store, ``lead_scores/`` is a dataset partitioned by ``as_of`` and a rerun
+of a date replaces only that partition (dynamic partition overwrite); quarantined rows are
+appended to ``quarantine/``. On other stores the list is streamed into the store's own
+transactional write. Either way a ``scoring_runs`` record is appended last.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from models import ChampionRef, get_champion, load_pipeline
+from pipelines.config import FeaturesConfig
+from pipelines.contracts import LeadScores, validate_table
+from pipelines.features import assemble_feature_frame, model_input
+from pipelines.snapshots import snapshots_at
+from pipelines.storage import Append, FileStore, Replace, Store, StoreError, open_store
+from scoring.config import ScoringConfig
+from scoring.ranking import rank_sql
+from scoring.scorer import (
+    DealSizes,
+    ScoringResult,
+    Tally,
+    previous_run,
+    run_record,
+    score_chunk,
+    staged_template,
+    unranked_scores,
+    won_deals,
+)
+
+log = logging.getLogger(__name__)
+KEYS = {"lead_id": "_lead_id", "owner_id": "_owner_id", "employees": "_employees"}
+_SPARK_TYPES = {"string": "STRING", "double": "DOUBLE", "long": "BIGINT", "boolean": "BOOLEAN"}
+
+
+def _spark_type(dtype: Any) -> str:
+    if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype):
+        return "TIMESTAMP"
+    if pd.api.types.is_bool_dtype(dtype):
+        return "BOOLEAN"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "BIGINT"
+    if pd.api.types.is_float_dtype(dtype):
+        return "DOUBLE"
+    return "STRING"
+
+
+def _ddl(columns: dict[str, str]) -> str:
+    return ", ".join(f"`{name}` {kind}" for name, kind in columns.items())
+
+
+def _utc(frame: pd.DataFrame) -> pd.DataFrame:
+    """Spark hands timestamps to pandas without a zone (in the session's, UTC): mark them."""
+    for column in frame.columns:
+        if pd.api.types.is_datetime64_dtype(frame[column].dtype):
+            frame[column] = frame[column].dt.tz_localize("UTC").astype("datetime64[us, UTC]")
+    return frame
+
+
+def model_signature(model: ChampionRef) -> dict[str, str]:
+    """The champion's input columns and their Spark types, from its MLflow signature.
+
+    Numbers go in as DOUBLE: integer columns would arrive as int64 and fail the signature.
+    """
+    from mlflow.models import get_model_info
+
+    signature = get_model_info(model.uri).signature
+    if signature is None:
+        raise StoreError(f"model {model.uri} has no signature: retrain it with leadscore train")
+    return {
+        str(c.name): "STRING" if c.type.name == "string" else "DOUBLE"
+        for c in signature.inputs.inputs
+    }
+
+
+def _check_layout(store: Store) -> None:
+    """On a Parquet store, Spark owns ``lead_scores/`` as a partitioned dataset."""
+    if isinstance(store, FileStore) and store.fmt == "csv":
+        raise StoreError(
+            f"store {store.uri}: the Spark engine reads and writes Parquet or SQL stores"
+        )
+    if isinstance(store, FileStore) and (store.root / "lead_scores.parquet").exists():
+        raise StoreError(
+            f"store {store.uri} holds lead_scores.parquet from the embedded scorer; "
+            "score it with the embedded engine or use another directory for Spark"
+        )
+
+
+def _previous_scores(spark: Any, store: Store, previous: pd.Timestamp | None) -> Any:
+    """(lead_id, _previous): each lead's score in the run of ``previous``."""
+    from pyspark.sql import functions as F
+
+    from pipelines.spark_engine import to_spark
+
+    empty = spark.createDataFrame([], "lead_id STRING, _previous DOUBLE")
+    if previous is None or not store.exists("lead_scores"):
+        return empty
+    if isinstance(store, FileStore):
+        scores = spark.read.parquet(str(store.root / "lead_scores"))
+        day = F.lit(previous.to_pydatetime())
+        return scores.filter(F.col("as_of") == day).select(
+            "lead_id", F.col("score").cast("double").alias("_previous")
+        )
+    rows = store.read("lead_scores", equals={"as_of": previous})[["lead_id", "score"]]
+    return to_spark(spark, rows.rename(columns={"score": "_previous"}))
+
+
+def _publish(spark: Any, store: Store, ranked: Any, quarantine: Any, as_of: pd.Timestamp) -> None:
+    """Writes the day's list (replacing that date only) and appends the quarantined rows."""
+    if isinstance(store, FileStore):
+        spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
+        target = str(store.root / "lead_scores")
+        ranked.write.mode("overwrite").partitionBy("as_of").parquet(target)
+        quarantine.write.mode("append").parquet(str(store.root / "quarantine"))
+        return
+    with tempfile.TemporaryDirectory(prefix="leadscore-spark-") as tmp:
+        ranked.write.parquet(f"{tmp}/lead_scores")
+        quarantine.write.parquet(f"{tmp}/quarantine")
+        store.write_batch(
+            [
+                Replace("lead_scores", _frames(Path(tmp, "lead_scores")), "as_of", as_of),
+                Append("quarantine", _frames(Path(tmp, "quarantine"))),
+            ]
+        )
+
+
+def _frames(dataset: Path, batch_rows: int = 100_000) -> Iterator[pd.DataFrame]:
+    """A Parquet dataset written by Spark, as contract frames, a batch at a time."""
+    import pyarrow.parquet as pq
+
+    for path in sorted(dataset.glob("*.parquet")):
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
+            yield _utc(batch.to_pandas())
+
+
+def run_scoring_spark(
+    spark: Any,
+    store_uri: str,
+    as_of: pd.Timestamp,
+    cfg: ScoringConfig,
+    features_cfg: FeaturesConfig,
+) -> ScoringResult:
+    """One nightly run on ``spark``: the same list as :func:`scoring.scorer.run_scoring`.
+
+    Raises:
+        StoreError: the store cannot be used with this engine (see the module doc).
+    """
+    import mlflow
+    from pyspark.sql import functions as F
+
+    from pipelines.spark_engine import event_features_spark
+    from pipelines.spark_inputs import read_inputs_spark
+
+    store = open_store(store_uri)
+    run_id = uuid.uuid4().hex
+    started = pd.Timestamp.now(tz="UTC")
+    with store.lock("scoring"):
+        _check_layout(store)
+        model = get_champion(cfg.model_name)
+        pipeline = load_pipeline(model)
+        signature = model_signature(model)
+        tables = read_inputs_spark(spark, store_uri, run_id)
+        at = F.lit(as_of.to_pydatetime())
+        leads = tables.leads
+        won = leads.filter(
+            F.col("converted_at").isNotNull()
+            & (F.col("converted_at") < at)
+            & F.col("deal_value").isNotNull()
+        ).select("employees", "converted_at", "deal_value")
+        sizes = DealSizes.from_won(won_deals(_utc(won.toPandas()), as_of), cfg.default_deal_value)
+        open_leads = leads.filter(
+            (F.col("created_at") < at)
+            & ~(F.col("converted_at").isNotNull() & (F.col("converted_at") < at))
+            & ~(F.col("lost_at").isNotNull() & (F.col("lost_at") < at))
+        )
+        snapshots = open_leads.select("lead_id", at.alias("snapshot_at"))
+        events = event_features_spark(
+            spark, snapshots, tables.activities, tables.stage_history, features_cfg
+        ).drop("snapshot_at")
+        previous = _previous_scores(spark, store, previous_run(store, as_of))
+        joined = open_leads.join(events, "lead_id", "left").join(previous, "lead_id", "left")
+
+        lead_columns = list(leads.columns)
+        event_columns = [c for c in events.columns if c != "lead_id"]
+
+        def to_model_input(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+            for batch in batches:
+                lead_rows = validate_table("leads", _utc(batch[lead_columns].copy()))
+                ids = lead_rows["lead_id"]
+                keys = snapshots_at(ids, as_of)
+                found = batch[event_columns].assign(
+                    lead_id=ids.to_numpy(), snapshot_at=keys["snapshot_at"].to_numpy()
+                )
+                X = model_input(assemble_feature_frame(lead_rows, keys, found, features_cfg))
+                out = X[list(signature)].reset_index(drop=True)
+                for source, target in KEYS.items():
+                    out[target] = lead_rows[source].to_numpy()
+                out["_previous"] = batch["_previous"].to_numpy(dtype="float64")
+                yield out
+
+        key_types = {"_lead_id": "STRING", "_owner_id": "STRING", "_employees": "DOUBLE"}
+        inputs = joined.mapInPandas(
+            to_model_input, _ddl({**signature, **key_types, "_previous": "DOUBLE"})
+        )
+        predict = mlflow.pyfunc.spark_udf(
+            spark, model.uri, result_type="array<double>", env_manager="local"
+        )
+        # result_type="double" would return the FIRST column of predict_proba: P(no).
+        with_probability = inputs.withColumn(
+            "_probability", predict(*[F.col(c) for c in signature]).getItem(1)
+        )
+        staged = staged_template().drop(columns="company_band")
+        staged["expected_value"] = pd.Series(dtype="float64")
+        staged_columns = list(staged.columns)
+
+        def explain(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+            for batch in batches:
+                X = model_input(batch[list(signature)])
+                probability = batch["_probability"].to_numpy(dtype="float64")
+                _, profiles, _, _ = score_chunk(pipeline, X, cfg, probability)
+                scored = pd.concat(
+                    [
+                        pd.DataFrame({s: batch[t].to_numpy() for s, t in KEYS.items()}),
+                        profiles.reset_index(drop=True).assign(probability=probability),
+                    ],
+                    axis=1,
+                )
+                before = pd.Series(batch["_previous"].to_numpy(), index=batch["_lead_id"])
+                rows = unranked_scores(scored, before.dropna(), as_of, run_id, model, cfg)
+                rows["expected_value"] = np.round(
+                    probability * sizes.of(rows.pop("company_band")), 2
+                )
+                yield rows[staged_columns]
+
+        schema = _ddl({c: _spark_type(staged[c].dtype) for c in staged_columns})
+        scored = with_probability.mapInPandas(explain, schema).persist()
+        rows = scored.count()
+        ranked = spark.sql(rank_sql("{scored}"), scored=scored)
+        ranked = ranked.select(*LeadScores.to_schema().columns)
+        tally = Tally(read=Counter(tables.raw_counts), quarantined=tables.rows_rejected)
+        _publish(spark, store, ranked, tables.quarantine, as_of)
+        store.write_batch(
+            [Append("scoring_runs", run_record(run_id, as_of, started, model, tally, rows))]
+        )
+        scored.unpersist()
+    log.info("scored %d leads as of %s on Spark (run %s)", rows, as_of.date(), run_id)
+    return ScoringResult(run_id, as_of, model, rows, tally.quarantined)
