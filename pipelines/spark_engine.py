@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -80,8 +81,9 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None)
     """The Spark session the engine runs in: gets the active one or starts one.
 
     Settings: session time zone UTC, Arrow for pandas conversions, no web UI and, on a
-    local master, 16 shuffle partitions; ``conf`` overrides any of them. As with Spark's
-    own ``getOrCreate``, an existing session takes the runtime SQL settings.
+    local master, 16 shuffle partitions and Python workers on this interpreter; ``conf``
+    overrides any of them. An active session (a notebook's, spark-submit's) is used as it
+    is, with only ``conf`` set on it.
 
     Args:
         master: Spark master URL; default ``$SPARK_MASTER``, else what spark-submit,
@@ -92,8 +94,12 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None)
         SparkUnavailable: pyspark is not installed, or Java is missing or fails to start.
     """
     sql = _pyspark_sql()
-    starting = sql.SparkSession.getActiveSession() is None
-    if starting and java_executable() is None:
+    active = sql.SparkSession.getActiveSession()
+    if active is not None:  # the caller's session, as it was set up: only ``conf`` changes it
+        for key, value in (conf or {}).items():
+            active.conf.set(key, value)
+        return active
+    if java_executable() is None:
         raise SparkUnavailable(
             "no Java runtime found: Spark needs Java 17 or later (set JAVA_HOME or put java on PATH)"
         )
@@ -101,7 +107,12 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None)
     master = master or os.environ.get("SPARK_MASTER")
     if master:
         builder = builder.master(master)
-    settings = {**SESSION_DEFAULTS, **(LOCAL_DEFAULTS if _is_local(master) else {})}
+    local = _is_local(master)
+    if local:
+        # SparkContext starts Python workers with $PYSPARK_PYTHON, else `python3` on PATH,
+        # which may lack pandas and leadscore: default to this interpreter.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    settings = {**SESSION_DEFAULTS, **(LOCAL_DEFAULTS if local else {})}
     for key, value in {**settings, **(conf or {})}.items():
         builder = builder.config(key, value)
     try:

@@ -100,6 +100,7 @@ class Store(Protocol):
     def append(self, table: str, df: pd.DataFrame) -> None: ...
     def write_batch(self, operations: list[Replace | Append]) -> None: ...
     def lock(self, name: str = "scoring") -> contextlib.AbstractContextManager[None]: ...
+    def check_writable(self, table: str) -> None: ...
 
 
 def _check_name(table: str) -> str:
@@ -257,6 +258,9 @@ class DuckDBStore:
                     con.unregister("incoming")
             con.execute("COMMIT")
 
+    def check_writable(self, table: str) -> None:
+        _check_name(table)
+
     def lock(self, name: str = "scoring") -> contextlib.AbstractContextManager[None]:
         return _file_lock(self.path, name)
 
@@ -339,7 +343,8 @@ class FileStore:
         if not self.exists(table):
             raise TableNotFound(f"store {self.uri} has no table '{table}' ({self._file(table)})")
 
-    def _check_writable(self, table: str) -> None:
+    def check_writable(self, table: str) -> None:
+        """Raises StoreError when the embedded engine may not write ``table`` here."""
         if self._dataset(table) is not None:
             raise StoreError(
                 f"store {self.uri}: table '{table}' is a partitioned dataset written by the "
@@ -347,7 +352,7 @@ class FileStore:
             )
 
     def write(self, table: str, df: pd.DataFrame) -> None:
-        self._check_writable(table)
+        self.check_writable(table)
         self._write_file(self._file(table), df)
 
     def _write_file(self, path: Path, df: pd.DataFrame) -> None:
@@ -404,7 +409,7 @@ class FileStore:
         os.replace(tmp, path)
 
     def replace_partition(self, table: str, df: pd.DataFrame, column: str, value: Any) -> None:
-        self._check_writable(table)
+        self.check_writable(table)
         if not self.exists(table):
             self.write(table, df)
             return
@@ -427,7 +432,7 @@ class FileStore:
         """
         for op in sorted(operations, key=lambda o: not isinstance(o, Replace)):
             if self.fmt == "parquet":
-                self._check_writable(op.table)
+                self.check_writable(op.table)
                 self._stream_parquet(op)
                 continue
             frames = list(frames_of(op.frame))

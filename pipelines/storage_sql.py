@@ -350,6 +350,9 @@ class PostgresStore:
         found = cursor.execute("SELECT to_regclass(%s)", [target.as_string(cursor)]).fetchone()
         return bool(found and found[0])
 
+    def check_writable(self, table: str) -> None:
+        _check_name(table)
+
     @contextlib.contextmanager
     def lock(self, name: str = "scoring") -> Iterator[None]:
         """Holds a session advisory lock on (schema, name) for the duration of the block.

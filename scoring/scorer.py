@@ -266,6 +266,7 @@ def run_scoring(
     run_id = uuid.uuid4().hex
     started = pd.Timestamp.now(tz="UTC")
     with store.lock("scoring"), Staging(cfg.staging_memory_limit) as staging:
+        store.check_writable("lead_scores")  # before the work, not after it
         model = get_champion(cfg.model_name)
         pipeline = load_pipeline(model)
         total = store.count("leads")

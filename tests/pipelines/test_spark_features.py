@@ -200,6 +200,8 @@ def test_session_settings(spark) -> None:
     assert spark.conf.get("spark.ui.enabled") == "false"
     assert spark.conf.get("spark.sql.shuffle.partitions") == "4"
     assert spark.sparkContext.master == "local[2]"
+    # Python workers run this interpreter (it has pandas and leadscore), not python3 on PATH.
+    assert spark.sparkContext.pythonExec == sys.executable
 
 
 def test_no_java_is_a_clear_error(spark, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -8,8 +8,6 @@ One small synthetic CRM with bad rows of every kind planted, written to a Parque
 from __future__ import annotations
 
 import json
-import os
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,8 +18,6 @@ import pytest
 
 # pyspark's toPandas still passes copy=False to astype, which pandas 3 deprecates.
 pytestmark = pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")
-# The Python workers of mapInPandas must run this interpreter, which has pandas and pandera.
-os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 from pipelines.contracts import ContractError, quarantine_rows  # noqa: E402
 from pipelines.inputs import CrmTables, read_inputs, validate_inputs  # noqa: E402
