@@ -35,6 +35,9 @@ SESSION_DEFAULTS = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.ui.enabled": "false",
+    # Rows per Arrow batch handed to pandas (mapInPandas, the model's UDF): Spark's 10,000
+    # spends much of a run on per-batch overhead (contract checks, model calls).
+    "spark.sql.execution.arrow.maxRecordsPerBatch": "50000",
 }
 # Spark's 200 shuffle partitions suit a cluster; on one machine they are mostly overhead.
 LOCAL_DEFAULTS = {"spark.sql.shuffle.partitions": "16"}

@@ -132,7 +132,9 @@ def _publish(spark: Any, store: Store, ranked: Any, quarantine: Any, as_of: pd.T
         spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
         target = str(store.root / "lead_scores")
         ranked.write.mode("overwrite").partitionBy("as_of").parquet(target)
+        log.info("wrote the ranked list to %s", target)
         quarantine.write.mode("append").parquet(str(store.root / "quarantine"))
+        log.info("appended the quarantined rows")
         return
     with tempfile.TemporaryDirectory(prefix="leadscore-spark-") as tmp:
         ranked.write.parquet(f"{tmp}/lead_scores")
@@ -181,6 +183,7 @@ def run_scoring_spark(
         pipeline = load_pipeline(model)
         signature = model_signature(model)
         tables = read_inputs_spark(spark, store_uri, run_id)
+        log.info("inputs read and validated on Spark: %s", tables.raw_counts)
         at = F.lit(as_of.to_pydatetime())
         leads = tables.leads
         won = leads.filter(
@@ -209,8 +212,12 @@ def run_scoring_spark(
                 lead_rows = validate_table("leads", _utc(batch[lead_columns].copy()))
                 ids = lead_rows["lead_id"]
                 keys = snapshots_at(ids, as_of)
-                found = batch[event_columns].assign(
-                    lead_id=ids.to_numpy(), snapshot_at=keys["snapshot_at"].to_numpy()
+                found = (
+                    batch[event_columns]
+                    .copy()
+                    .assign(  # one block, not one per column
+                        lead_id=ids.to_numpy(), snapshot_at=keys["snapshot_at"].to_numpy()
+                    )
                 )
                 X = model_input(assemble_feature_frame(lead_rows, keys, found, features_cfg))
                 out = X[list(signature)].reset_index(drop=True)
@@ -254,8 +261,12 @@ def run_scoring_spark(
                 yield rows[staged_columns]
 
         schema = _ddl({c: _spark_type(staged[c].dtype) for c in staged_columns})
-        scored = with_probability.mapInPandas(explain, schema).persist()
+        # Materialised once, lineage cut: mlflow's spark_udf is non-deterministic to Spark, so
+        # a persisted frame would not be found again by the ranking query, which would score
+        # and explain every lead a second time.
+        scored = with_probability.mapInPandas(explain, schema).localCheckpoint()
         rows = scored.count()
+        log.info("scored and explained %d leads on Spark", rows)
         ranked = spark.sql(rank_sql("{scored}"), scored=scored)
         ranked = ranked.select(*LeadScores.to_schema().columns)
         tally = Tally(read=Counter(tables.raw_counts), quarantined=tables.rows_rejected)
@@ -264,5 +275,6 @@ def run_scoring_spark(
             [Append("scoring_runs", run_record(run_id, as_of, started, model, tally, rows))]
         )
         scored.unpersist()
+        tables.unpersist()
     log.info("scored %d leads as of %s on Spark (run %s)", rows, as_of.date(), run_id)
     return ScoringResult(run_id, as_of, model, rows, tally.quarantined)

@@ -6,8 +6,10 @@ Usage: python -m tests.bench.bench_steps STEP ARGS...; prints one JSON line of f
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
+import threading
 import time
 
 import numpy as np
@@ -67,8 +69,57 @@ def reopen(uri: str) -> dict:
     return {"open_leads": len(leads)}
 
 
+def _rss_gb(pid: int | str = "self") -> float:
+    """A process's current resident memory (0 when it has gone)."""
+    try:
+        with open(f"/proc/{pid}/statm") as handle:
+            return int(handle.read().split()[1]) * resource.getpagesize() / 1e9
+    except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+        return 0.0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            return [int(c) for c in handle.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+class TreeMemory:
+    """Samples the RSS of this process and of all its descendants (Spark's JVM, Python
+    workers) every ``interval`` seconds; keeps the peaks."""
+
+    def __init__(self, interval: float = 0.25) -> None:
+        self.interval, self.peak_self, self.peak_tree = interval, 0.0, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            pids, seen = [os.getpid()], []
+            while pids:
+                pid = pids.pop()
+                seen.append(pid)
+                pids.extend(_children(pid))
+            own = _rss_gb()
+            self.peak_self = max(self.peak_self, own)
+            self.peak_tree = max(self.peak_tree, own + sum(_rss_gb(p) for p in seen[1:]))
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def score(uri: str, tracking: str, partition_size: str = "") -> dict:
-    """Issue 6: the nightly run end to end (read, features, score, reasons, write)."""
+    """Issue 6: the nightly run end to end (read, features, score, reasons, write).
+
+    Also the RSS after each slice: flat from slice to slice when memory follows the slice.
+    """
     from models import configure
     from pipelines.config import FeaturesConfig
     from pipelines.storage import open_store
@@ -78,11 +129,45 @@ def score(uri: str, tracking: str, partition_size: str = "") -> dict:
     configure(tracking)
     started = time.perf_counter()
     cfg = ScoringConfig(**({"partition_size": int(partition_size)} if partition_size else {}))
-    result = run_scoring(open_store(uri), AS_OF, cfg, FeaturesConfig())
+    after_slice: list[float] = []
+    result = run_scoring(
+        open_store(uri),
+        AS_OF,
+        cfg,
+        FeaturesConfig(),
+        lambda done, total: after_slice.append(round(_rss_gb(), 2)),
+    )
     return {
         "rows_scored": result.rows_scored,
         "scorer_s": round(time.perf_counter() - started, 1),
         "peak_rss_gb": _peak_gb(),
+        "rss_after_each_slice_gb": after_slice,
+    }
+
+
+def score_spark(uri: str, tracking: str, master: str) -> dict:
+    """Issue 9: the nightly run on Spark; peak RSS of the driver and of the whole tree."""
+    from models import configure
+    from pipelines.config import FeaturesConfig
+    from pipelines.spark_engine import spark_session
+    from scoring.config import ScoringConfig
+    from scoring.spark_scorer import run_scoring_spark
+
+    configure(tracking)
+    with TreeMemory() as memory:
+        started = time.perf_counter()
+        spark = spark_session(master, {"spark.driver.memory": "6g"})
+        session_s = time.perf_counter() - started
+        result = run_scoring_spark(spark, uri, AS_OF, ScoringConfig(), FeaturesConfig())
+        done = time.perf_counter()
+        spark.stop()
+    return {
+        "master": master,
+        "rows_scored": result.rows_scored,
+        "session_s": round(session_s, 1),
+        "scorer_s": round(done - started, 1),
+        "peak_rss_python_driver_gb": round(memory.peak_self, 2),
+        "peak_rss_all_processes_gb": round(memory.peak_tree, 2),
     }
 
 
@@ -144,6 +229,7 @@ if __name__ == "__main__":
         "features": features,
         "reopen": reopen,
         "score": score,
+        "score_spark": score_spark,
         "raw_model": raw_model,
         "train": train,
     }[step](*args)

@@ -4,8 +4,10 @@ Sizes come from the environment so the same benchmarks run small on a laptop and
 a big machine: LEADSCORE_BENCH_LEADS (feature build, default 1,000,000 ≈ 22M activities),
 LEADSCORE_BENCH_SCORE_LEADS (open leads scored, default 100,000), LEADSCORE_BENCH_TRAIN_LEADS
 (retrain history, default 200,000), LEADSCORE_BENCH_MEMORY_LEADS (slice size for the memory
-benchmark, which scores 1x and 10x that many leads; default 100,000). Generated stores are
-cached under data/bench/.
+benchmark, which scores 1x and 10x that many leads; default 100,000),
+LEADSCORE_BENCH_SPARK_LEADS (default 1,000,000) and LEADSCORE_BENCH_SPARK_MASTERS (comma-
+separated, default local[2]) for the engines' comparison. Generated stores are cached under
+data/bench/.
 """
 
 from __future__ import annotations
@@ -100,6 +102,27 @@ def test_scoring_memory_follows_the_slice_not_the_crm(tmp_path: Path) -> None:
         f"(ratio {big / small:.2f}, slices of {n:,}); times {figures[n]['scorer_s']} s, "
         f"{figures[10 * n]['scorer_s']} s"
     )
+
+
+def test_spark_and_embedded_engines(tmp_path: Path) -> None:
+    """Issue 9: one store scored by the embedded engine and by Spark on each master."""
+    n = int(os.environ.get("LEADSCORE_BENCH_SPARK_LEADS", 1_000_000))
+    masters = os.environ.get("LEADSCORE_BENCH_SPARK_MASTERS", "local[2]").split(",")
+    tracking = champion(tmp_path)
+    uri = open_store_of(n, tmp_path)
+    embedded = run_step("score", uri, tracking)
+    lines = [f"embedded: {embedded['scorer_s']} s, peak RSS {embedded['peak_rss_gb']} GB"]
+    for master in masters:
+        spark_uri = open_store_of(n, tmp_path / master.replace("[", "_").strip("]"))
+        on_spark = run_step("score_spark", spark_uri, tracking, master)
+        assert on_spark["rows_scored"] == embedded["rows_scored"] == n
+        lines.append(
+            f"spark {master}: {on_spark['scorer_s']} s (session start {on_spark['session_s']} s), "
+            f"peak RSS Python driver {on_spark['peak_rss_python_driver_gb']} GB, "
+            f"all processes {on_spark['peak_rss_all_processes_gb']} GB"
+        )
+        shutil.rmtree(spark_uri.removeprefix("parquet:///"))
+    print(f"{n:,} open leads: " + "; ".join(lines))
 
 
 def test_full_retrain(tmp_path: Path) -> None:
