@@ -18,6 +18,13 @@ class SnapshotSettings(Frozen):
         ge=1,
         description="cap per lead in the calibration and test folds (a lead open for weeks is not weeks of evidence)",
     )
+    negative_rate: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="share of the non-converting training snapshots kept, each then weighing "
+        "1/rate in LightGBM's fit (calibration and test folds are never sampled)",
+    )
 
 
 class SplitSettings(Frozen):

@@ -124,6 +124,7 @@ def fit_calibrated(
     X_cal: pd.DataFrame | None,
     y_cal: np.ndarray | None,
     method: str = "auto",
+    sample_weight: np.ndarray | None = None,
 ) -> tuple[Pipeline, str]:
     """Fits ``pipeline`` on the training fold and calibrates it on the calibration fold.
 
@@ -131,11 +132,16 @@ def fit_calibrated(
     fold and the one with the lower Brier score on the other half wins; it is then refitted
     on the whole fold.
 
+    ``sample_weight`` weighs the training rows in the final estimator's fit.
+
     Returns:
         The fitted ``Pipeline`` (its last step calibrated when a fold is given) and the
         calibration method used (``"none"`` without a fold).
     """
-    pipeline.fit(X_train, y_train)
+    weights = (
+        {} if sample_weight is None else {f"{pipeline.steps[-1][0]}__sample_weight": sample_weight}
+    )
+    pipeline.fit(X_train, y_train, **weights)
     if X_cal is None or y_cal is None or len(np.unique(y_cal)) < 2:
         return pipeline, "none"
     transform, classifier = pipeline[:-1], pipeline[-1]

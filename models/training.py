@@ -35,7 +35,7 @@ from models.splits import TimeFolds, assign_folds, plan_folds
 from pipelines.config import FeaturesConfig
 from pipelines.features import build_feature_frame, model_input
 from pipelines.inputs import CrmTables
-from pipelines.snapshots import build_snapshots, cap_per_lead, snapshot_dates
+from pipelines.snapshots import build_snapshots, cap_per_lead, sample_negatives, snapshot_dates
 
 log = logging.getLogger(__name__)
 REFERENCE_ROWS = 5000
@@ -94,10 +94,14 @@ def build_training_frame(
         "calibration": train_cfg.snapshots.max_per_lead_eval,
         "test": train_cfg.snapshots.max_per_lead_eval,
     }
+    rate = train_cfg.snapshots.negative_rate
     parts = []
     for fold, part in snapshots.groupby("fold", sort=True):
         cap = caps[str(fold)]
-        parts.append(part if cap is None else cap_per_lead(part, cap, train_cfg.seed))
+        part = part if cap is None else cap_per_lead(part, cap, train_cfg.seed)
+        if fold == "train" and rate < 1:  # before the features: the point is to build fewer
+            part = sample_negatives(part, rate, train_cfg.seed)
+        parts.append(part)
     snapshots = pd.concat(parts, ignore_index=True)
     frame = build_features(
         tables.leads, tables.activities, tables.stage_history, snapshots, features_cfg
@@ -140,8 +144,13 @@ def fit_lightgbm(
     y_train: np.ndarray,
     X_cal: pd.DataFrame | None,
     y_cal: np.ndarray | None,
+    sample_weight: np.ndarray | None = None,
 ) -> tuple[Any, str, pd.DataFrame]:
-    """Leakage check on the training fold, then the calibrated LightGBM pipeline."""
+    """Leakage check on the training fold, then the calibrated LightGBM pipeline.
+
+    ``sample_weight`` (from down-sampled negatives) weighs the training rows in LightGBM's
+    fit; the calibration fold is unweighted and unsampled.
+    """
     pipeline = build_pipeline(train_cfg, features_cfg)
     Xt_train = pipeline[:2].fit_transform(X_train, y_train)
     leak = train_cfg.leakage
@@ -153,7 +162,9 @@ def fit_lightgbm(
     if train_cfg.monotone_engagement:
         kept = [c for c in Xt_train.columns if c not in dropped]
         pipeline.set_params(model__monotone_constraints=monotone_constraints(kept, features_cfg))
-    fitted, method = fit_calibrated(pipeline, X_train, y_train, X_cal, y_cal, train_cfg.calibration)
+    fitted, method = fit_calibrated(
+        pipeline, X_train, y_train, X_cal, y_cal, train_cfg.calibration, sample_weight
+    )
     return fitted, method, report
 
 
@@ -249,10 +260,13 @@ def train_model(
             "the test period has no conversions or no leads; cannot evaluate"
         )
     X_train, y_train = model_input(train), train["label"].to_numpy()
+    weights = train["sample_weight"].to_numpy() if "sample_weight" in train else None
     X_cal, y_cal = (model_input(cal), cal["label"].to_numpy()) if len(cal) else (None, None)
     X_test, y_test = model_input(test), test["label"].to_numpy()
     log.info("training on %d rows (%d conversions)", len(train), int(y_train.sum()))
-    pipeline, method, report = fit_lightgbm(train_cfg, features_cfg, X_train, y_train, X_cal, y_cal)
+    pipeline, method, report = fit_lightgbm(
+        train_cfg, features_cfg, X_train, y_train, X_cal, y_cal, weights
+    )
     probabilities = {"lightgbm": pipeline.predict_proba(X_test)[:, 1]}
     for name, baseline in build_baselines(
         train_cfg.baselines, features_cfg, train_cfg.families

@@ -18,7 +18,7 @@ from pipelines.aggregations import engagement_sql, stage_sql
 from pipelines.config import FeaturesConfig
 
 KEY_COLUMNS = ("lead_id", "snapshot_at")
-NON_FEATURE_COLUMNS = frozenset({*KEY_COLUMNS, "label", "fold"})
+NON_FEATURE_COLUMNS = frozenset({*KEY_COLUMNS, "label", "fold", "sample_weight"})
 TEXT_COLUMNS = ("source", "industry", "country", "job_title", "need", "purchase_timeframe")
 NUMERIC_LEAD_COLUMNS = ("employees", "annual_revenue", "budget")
 STAGE_COLUMNS = (

@@ -110,6 +110,21 @@ def cap_per_lead(snapshots: pd.DataFrame, max_per_lead: int, seed: int = 0) -> p
     return shuffled[keep.to_numpy()].sort_values(["snapshot_at", "lead_id"], ignore_index=True)
 
 
+def sample_negatives(snapshots: pd.DataFrame, rate: float, seed: int = 0) -> pd.DataFrame:
+    """Keeps every converting snapshot and a ``rate`` share of the others, with weights.
+
+    Each kept negative gets ``sample_weight = 1 / rate`` (positives 1), so a model fitted
+    with the weights sees the class balance of the whole history. The draw depends only on
+    each row's (lead_id, snapshot_at) and the seed, not on the order of the rows.
+    """
+    keys = snapshots[["lead_id", "snapshot_at"]].assign(_seed=seed)
+    draw = pd.util.hash_pandas_object(keys, index=False).to_numpy() / np.float64(2**64)
+    positive = (snapshots["label"] == 1).to_numpy()
+    kept = snapshots[positive | (draw < rate)]
+    weight = np.where(kept["label"].to_numpy() == 1, 1.0, 1.0 / rate)
+    return kept.assign(sample_weight=weight).reset_index(drop=True)
+
+
 def _utc(at: pd.Timestamp | str) -> pd.Timestamp:
     ts = pd.Timestamp(at)
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
