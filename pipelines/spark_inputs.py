@@ -39,7 +39,9 @@ from pipelines.contracts import (
     empty_table,
     quarantine_rows,
     split_valid,
+    validate_table,
 )
+from pipelines.inputs import CrmTables
 from pipelines.spark_engine import to_spark
 from pipelines.storage import FileStore, Store, TableNotFound, open_store
 
@@ -100,8 +102,9 @@ class _Checked:
 
 
 def spark_type(dtype: Any) -> str:
-    """The Spark SQL type of a contract dtype (as :func:`~pipelines.spark_engine.to_spark`)."""
-    if isinstance(dtype, pd.DatetimeTZDtype):
+    """The Spark SQL type of a contract dtype (as :func:`~pipelines.spark_engine.to_spark`;
+    naive times are UTC, as the contract reads them)."""
+    if pd.api.types.is_datetime64_any_dtype(dtype):
         return "timestamp"
     if pd.api.types.is_bool_dtype(dtype):
         return "boolean"
@@ -437,4 +440,58 @@ def read_inputs_spark(spark: SparkSession, store: str | Store, run_id: str) -> S
     }
     return validate_inputs_spark(
         spark, raw["leads"], raw["activities"], raw["stage_history"], run_id
+    )
+
+
+@dataclass
+class SparkEventTables(CrmTables):
+    """Validated inputs for training on Spark: ``leads`` in pandas (one row per lead, which
+    the snapshots are built from), ``activities`` and ``stage_history`` left as Spark
+    DataFrames for the feature builder of :mod:`pipelines.spark_engine`."""
+
+    end: pd.Timestamp | None = None
+    rejected_count: int = 0
+
+    @property
+    def rows_rejected(self) -> int:
+        return self.rejected_count
+
+    def data_end(self) -> pd.Timestamp:
+        assert self.end is not None, "no input times"
+        return self.end
+
+
+def _latest(frame: SparkFrame | None, column: str) -> pd.Timestamp | None:
+    """The latest time of a Spark column, exact to the microsecond and in UTC."""
+    from pyspark.sql import functions as F
+
+    if frame is None:
+        return None
+    micros = frame.agg(F.max(F.unix_micros(F.col(column)))).collect()[0][0]
+    return None if micros is None else pd.Timestamp(micros, unit="us", tz="UTC")
+
+
+def training_tables_spark(spark: SparkSession, store: str | Store) -> SparkEventTables:
+    """The inputs of ``train --engine spark``: validated on Spark, events kept there.
+
+    Only the valid leads come to the driver; events never do (the feature builder returns
+    one row per training snapshot). Rejected rows are counted, not written: training
+    writes nothing to the store.
+    """
+    tables = read_inputs_spark(spark, store, run_id="train")
+    zone = spark.conf.get("spark.sql.session.timeZone") or "UTC"
+    leads: Any = tables.leads.orderBy("lead_id").toPandas()  # Spark's order is no order
+    for column in leads.columns[leads.dtypes == "datetime64[us]"]:  # session wall clocks
+        leads[column] = leads[column].dt.tz_localize(zone).dt.tz_convert("UTC")
+    leads = validate_table("leads", leads)
+    times = [leads[c].max() for c in ("created_at", "converted_at", "lost_at")]
+    times += [_latest(tables.activities, "occurred_at")]
+    times += [_latest(tables.stage_history, "entered_at")]
+    return SparkEventTables(
+        leads=leads,
+        activities=tables.activities,  # type: ignore[arg-type]
+        stage_history=tables.stage_history,  # type: ignore[arg-type]
+        raw_counts=tables.raw_counts,
+        end=max(t for t in times if t is not None and pd.notna(t)),
+        rejected_count=tables.rows_rejected,
     )

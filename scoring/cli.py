@@ -241,21 +241,19 @@ def train(
         from models import TrainConfig, train_model
         from models.registry import tracking_uri as resolve_tracking
         from pipelines.config import FeaturesConfig, load_config
-        from pipelines.inputs import read_inputs
-        from pipelines.storage import open_store
         from scoring.config import ScoringConfig
 
         train_cfg = load_config(TrainConfig, "train", config_dir)
         features_cfg = load_config(FeaturesConfig, "features", config_dir)
         tracking = resolve_tracking(tracking_uri, _data_dir(store))
+        builder = _feature_builder(engine, spark_master)
         with console.status("reading and validating the CRM tables"):
-            tables = read_inputs(open_store(store))
+            tables = _training_tables(engine, spark_master, store)
         if tables.rows_rejected:
             console.print(
                 f"[yellow]{tables.rows_rejected} input rows fail the contract and are left out[/]"
             )
         grades = load_config(ScoringConfig, "scoring", config_dir).grades.model_dump()
-        builder = _feature_builder(engine, spark_master)
         with console.status(
             "building snapshots, training, evaluating against baselines, logging to MLflow"
         ):
@@ -303,6 +301,19 @@ def _feature_builder(engine: Engine, master: str | None) -> Any:
     from pipelines.spark_engine import build_feature_frame_spark
 
     return functools.partial(build_feature_frame_spark, _spark(master))
+
+
+def _training_tables(engine: Engine, master: str | None, store: str | None) -> Any:
+    """The validated inputs: read here, or on Spark with the events left there."""
+    from pipelines.inputs import read_inputs
+    from pipelines.storage import DEFAULT_STORE, open_store
+
+    if engine is Engine.embedded:
+        return read_inputs(open_store(store))
+    from pipelines.spark_inputs import training_tables_spark
+
+    uri = store or os.environ.get("LEADSCORE_STORE") or DEFAULT_STORE
+    return training_tables_spark(_spark(master), uri)
 
 
 def _evaluation_table(evaluation: Any) -> Any:

@@ -34,6 +34,7 @@ from pipelines.config import FeaturesConfig
 from pipelines.contracts import LeadScores, validate_table
 from pipelines.features import assemble_feature_frame, model_input
 from pipelines.snapshots import snapshots_at
+from pipelines.spark_inputs import spark_type
 from pipelines.storage import Append, FileStore, Replace, Store, StoreError, open_store
 from scoring.config import ScoringConfig
 from scoring.ranking import rank_sql
@@ -51,19 +52,6 @@ from scoring.scorer import (
 
 log = logging.getLogger(__name__)
 KEYS = {"lead_id": "_lead_id", "owner_id": "_owner_id", "employees": "_employees"}
-_SPARK_TYPES = {"string": "STRING", "double": "DOUBLE", "long": "BIGINT", "boolean": "BOOLEAN"}
-
-
-def _spark_type(dtype: Any) -> str:
-    if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype):
-        return "TIMESTAMP"
-    if pd.api.types.is_bool_dtype(dtype):
-        return "BOOLEAN"
-    if pd.api.types.is_integer_dtype(dtype):
-        return "BIGINT"
-    if pd.api.types.is_float_dtype(dtype):
-        return "DOUBLE"
-    return "STRING"
 
 
 def _ddl(columns: dict[str, str]) -> str:
@@ -260,7 +248,7 @@ def run_scoring_spark(
                 )
                 yield rows[staged_columns]
 
-        schema = _ddl({c: _spark_type(staged[c].dtype) for c in staged_columns})
+        schema = _ddl({c: spark_type(staged[c].dtype) for c in staged_columns})
         # Materialised once, lineage cut: mlflow's spark_udf is non-deterministic to Spark, so
         # a persisted frame would not be found again by the ranking query, which would score
         # and explain every lead a second time.
