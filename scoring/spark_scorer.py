@@ -11,8 +11,9 @@ Nothing here is a second implementation. The steps and what runs them:
   per partition; ranks by the same SQL (:func:`scoring.ranking.rank_sql`) as a Spark window.
 
 Output: on a Parquet store, ``lead_scores/`` is a dataset partitioned by ``as_of`` and a rerun
-of a date replaces only that partition (dynamic partition overwrite); quarantined rows are
-appended to ``quarantine/``. On other stores the list is streamed into the store's own
+of a date replaces only that partition (a dynamic partition overwrite, done as a swap of
+directories that a crash cannot leave half-done: :mod:`pipelines.partitions`); quarantined
+rows are appended to ``quarantine/``. On other stores the list is streamed into the store's own
 transactional write. Either way a ``scoring_runs`` record is appended last.
 """
 
@@ -33,6 +34,7 @@ from models import ChampionRef, get_champion, load_pipeline
 from pipelines.config import FeaturesConfig
 from pipelines.contracts import LeadScores, validate_table
 from pipelines.features import assemble_feature_frame, model_input
+from pipelines.partitions import recover_partitions, staging_dir, swap_in_partitions
 from pipelines.snapshots import snapshots_at
 from pipelines.spark_inputs import spark_type
 from pipelines.storage import Append, FileStore, Replace, Store, StoreError, open_store
@@ -114,13 +116,21 @@ def _previous_scores(spark: Any, store: Store, previous: pd.Timestamp | None) ->
     return to_spark(spark, rows.rename(columns={"score": "_previous"}))
 
 
-def _publish(spark: Any, store: Store, ranked: Any, quarantine: Any, as_of: pd.Timestamp) -> None:
-    """Writes the day's list (replacing that date only) and appends the quarantined rows."""
+def _publish(
+    spark: Any, store: Store, ranked: Any, quarantine: Any, as_of: pd.Timestamp, run_id: str
+) -> None:
+    """Writes the day's list (replacing that date only) and appends the quarantined rows.
+
+    On a Parquet store the date's partition is written to a hidden staging directory and
+    then swapped in by renames (:mod:`pipelines.partitions`), never deleted first: a run
+    killed at any moment leaves the previous list in place or recoverable by the next run.
+    """
     if isinstance(store, FileStore):
-        spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
-        target = str(store.root / "lead_scores")
-        ranked.write.mode("overwrite").partitionBy("as_of").parquet(target)
-        log.info("wrote the ranked list to %s", target)
+        dataset = store.root / "lead_scores"
+        staged = staging_dir(dataset, run_id)
+        ranked.write.mode("overwrite").partitionBy("as_of").parquet(str(staged))
+        swapped = swap_in_partitions(dataset, staged)
+        log.info("wrote the ranked list to %s (%s)", dataset, ", ".join(swapped) or "no rows")
         quarantine.write.mode("append").parquet(str(store.root / "quarantine"))
         log.info("appended the quarantined rows")
         return
@@ -167,6 +177,8 @@ def run_scoring_spark(
     started = pd.Timestamp.now(tz="UTC")
     with store.lock("scoring"):
         _check_layout(store)
+        if isinstance(store, FileStore):  # what a killed run may have left half-swapped
+            recover_partitions(store.root / "lead_scores")
         model = get_champion(cfg.model_name)
         pipeline = load_pipeline(model)
         signature = model_signature(model)
@@ -258,7 +270,7 @@ def run_scoring_spark(
         ranked = spark.sql(rank_sql("{scored}"), scored=scored)
         ranked = ranked.select(*LeadScores.to_schema().columns)
         tally = Tally(read=Counter(tables.raw_counts), quarantined=tables.rows_rejected)
-        _publish(spark, store, ranked, tables.quarantine, as_of)
+        _publish(spark, store, ranked, tables.quarantine, as_of, run_id)
         store.write_batch(
             [Append("scoring_runs", run_record(run_id, as_of, started, model, tally, rows))]
         )

@@ -1,5 +1,8 @@
 """A Spark run killed at any moment leaves the previous lists intact (``make slow``: ~3 min).
 
+The swap itself, killed between any two of its steps, is tested in
+``tests/pipelines/test_partitions.py``.
+
 Each run is a real ``leadscore score --engine spark`` process with its own JVM, so the
 test takes minutes and runs with the slow tests, not in ``make test``.
 """
@@ -79,9 +82,10 @@ def test_sigkill_on_spark_leaves_the_previous_list(trained: dict[str, str], tmp_
         after = _lists(store)
         other = FIRST if day == NEXT else NEXT
         pd.testing.assert_frame_equal(after[other], (before | {NEXT: complete})[other])
-        if day in after:  # see README "Running on Spark": it may be absent after a kill
-            expected = complete if day == NEXT else before[FIRST]
-            pd.testing.assert_frame_equal(after[day], expected)
+        # The killed date: its old list or the whole new one (the rerun of FIRST scores the
+        # same rows it had, NEXT's rerun the same as its complete run), never absent.
+        expected = complete if day == NEXT else before[FIRST]
+        pd.testing.assert_frame_equal(after[day], expected)
     subprocess.run(
         _command(store, trained["tracking"], NEXT), check=True, capture_output=True, env=env
     )
