@@ -8,6 +8,7 @@ the strongest signals become reasons phrased from the lead's own values.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -139,7 +140,8 @@ def column_arrays(*frames: pd.DataFrame) -> dict[str, np.ndarray]:
 
 
 # Sentences per feature: (value, missing, the lead's row) -> text. Built once, not per call.
-_BUILDERS: dict[str, Callable[[Any, bool, RowView], str]] = {
+Phraser = Callable[[Any, bool, RowView], str]
+_BUILDERS: dict[str, Phraser] = {
     "eng_days_since_last": lambda value, missing, raw: (
         "No activity yet"
         if missing
@@ -262,16 +264,13 @@ _BUILDERS: dict[str, Callable[[Any, bool, RowView], str]] = {
 }
 
 
-def phrase(feature: str, row: RowView) -> str:
-    """A rep-readable sentence for ``feature`` from one lead's features and raw inputs."""
-    raw = Xt = row
-    value: Any = row[feature]
-    missing = value is None or (isinstance(value, float) and np.isnan(value)) or pd.isna(value)
+def _activity_phraser(feature: str) -> Phraser | None:
+    """Counts and decayed counts per activity type ("Viewed the pricing page 3 times ...")."""
     decay = _DECAY.match(feature)
     if decay and decay["kind"] in ACTIVITY_PHRASES:
         positive, negative = ACTIVITY_PHRASES[decay["kind"]]
         # A decayed count reads as "about n recently": each event weighs 1 today, 1/2 a half-life ago.
-        return (
+        return lambda value, missing, row: (
             _plural(positive, max(1.0, value)) + " recently"
             if value >= 0.5
             else negative + " recently"
@@ -285,28 +284,52 @@ def phrase(feature: str, row: RowView) -> str:
             if window == "count"
             else f" in the last {window[:-1]} days"
         )
-        return (_plural(positive, value) if value > 0 else negative) + when
-    builder = _BUILDERS.get(feature)
-    if builder is not None:
-        return builder(value, missing, row)
+        return lambda value, missing, row: (
+            (_plural(positive, value) if value > 0 else negative) + when
+        )
+    return None
+
+
+def _authority(value: Any, missing: bool, row: RowView) -> str:
+    title = row.get("job_title")
+    seniority = row.get("bant_authority_seniority")
+    who = f"{title} ({seniority})" if isinstance(title, str) else "no job title"
+    return (
+        "Decision maker: " if row.get("bant_authority_decision_maker") == 1 else "Job title: "
+    ) + who
+
+
+@functools.cache
+def _phraser(feature: str) -> Phraser:
+    """The sentence builder of one feature, chosen once per feature, not once per lead."""
+    activity = _activity_phraser(feature)
+    if activity is not None:
+        return activity
+    if feature in _BUILDERS:
+        return _BUILDERS[feature]
     if feature.startswith("bant_authority"):
-        title = raw.get("job_title")
-        seniority = Xt.get("bant_authority_seniority")
-        dm = Xt.get("bant_authority_decision_maker")
-        who = f"{title} ({seniority})" if isinstance(title, str) else "no job title"
-        return ("Decision maker: " if dm == 1 else "Job title: ") + who
+        return _authority
     if feature.startswith("fit_"):
         name = feature.removeprefix("fit_").replace("_", " ").capitalize()
-        return f"{name}: {'unknown' if missing else value}"
+        return lambda value, missing, row: f"{name}: {'unknown' if missing else value}"
     if feature.startswith("eng_high_intent"):
-        return (
+        return lambda value, missing, row: (
             "Strong recent high-intent activity"
             if value >= 0.5
             else "Little recent high-intent activity"
         )
     if feature.startswith("eng_"):
-        return "Engaged recently" if value >= 1 else "Little recent engagement"
-    return f"{feature}: {value}"
+        return lambda value, missing, row: (
+            "Engaged recently" if value >= 1 else "Little recent engagement"
+        )
+    return lambda value, missing, row: f"{feature}: {value}"
+
+
+def phrase(feature: str, row: RowView) -> str:
+    """A rep-readable sentence for ``feature`` from one lead's features and raw inputs."""
+    value: Any = row[feature]
+    missing = value is None or (value != value if isinstance(value, float) else pd.isna(value))
+    return _phraser(feature)(value, missing, row)
 
 
 def top_reasons(
