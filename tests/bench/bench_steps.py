@@ -33,6 +33,29 @@ def generate(n_leads: str, uri: str) -> dict:
     return {"seconds": round(time.perf_counter() - started, 1), **written}
 
 
+def replicate(source: str, copies: str, uri: str) -> dict:
+    """A store ``copies`` times the size of ``source``: its rows again under new lead ids.
+
+    The generator holds a whole CRM in memory; DuckDB copies a Parquet store out of core.
+    """
+    import duckdb
+
+    src = source.removeprefix("parquet:///")
+    dst = uri.removeprefix("parquet:///")
+    os.makedirs(dst, exist_ok=True)
+    started = time.perf_counter()
+    written = {}
+    with duckdb.connect() as con:
+        for table in ("leads", "activities", "stage_history"):
+            query = (
+                "SELECT * REPLACE ('c' || copy || '-' || lead_id AS lead_id) "
+                f"FROM read_parquet('{src}/{table}.parquet'), range({int(copies)}) AS c(copy)"
+            )
+            con.sql(f"COPY ({query}) TO '{dst}/{table}.parquet' (FORMAT parquet)")
+            written[table] = con.sql(f"SELECT count(*) FROM '{dst}/{table}.parquet'").fetchone()[0]
+    return {"seconds": round(time.perf_counter() - started, 1), **written}
+
+
 def features(uri: str) -> dict:
     """Issue 4: features for every lead at one T."""
     from pipelines.features import build_feature_frame
@@ -226,6 +249,7 @@ if __name__ == "__main__":
     step, args = sys.argv[1], sys.argv[2:]
     figures = {
         "generate": generate,
+        "replicate": replicate,
         "features": features,
         "reopen": reopen,
         "score": score,
