@@ -129,7 +129,10 @@ def _publish(
         dataset = store.root / "lead_scores"
         staged = staging_dir(dataset, run_id)
         ranked.write.mode("overwrite").partitionBy("as_of").parquet(str(staged))
-        swapped = swap_in_partitions(dataset, staged)
+        zone = spark.conf.get("spark.sql.session.timeZone") or "UTC"
+        # Without open leads nothing is staged: the date's old list must go all the same.
+        retire = [p.name for p in _date_partitions(dataset, as_of, zone)]
+        swapped = swap_in_partitions(dataset, staged, retire)
         log.info("wrote the ranked list to %s (%s)", dataset, ", ".join(swapped) or "no rows")
         quarantine.write.mode("append").parquet(str(store.root / "quarantine"))
         log.info("appended the quarantined rows")
@@ -143,6 +146,20 @@ def _publish(
                 Append("quarantine", _frames(Path(tmp, "quarantine"))),
             ]
         )
+
+
+def _date_partitions(dataset: Path, as_of: pd.Timestamp, zone: str) -> list[Path]:
+    """The ``as_of=...`` directories of ``dataset`` holding ``as_of`` (Spark spells the
+    value in the session's time zone, escaped)."""
+    from urllib.parse import unquote
+
+    found = []
+    for path in dataset.glob("as_of=*") if dataset.is_dir() else []:
+        value = pd.Timestamp(unquote(path.name.split("=", 1)[1]))
+        local = value.tz_localize(zone) if value.tzinfo is None else value
+        if local == as_of:
+            found.append(path)
+    return found
 
 
 def _frames(dataset: Path, batch_rows: int = 100_000) -> Iterator[pd.DataFrame]:

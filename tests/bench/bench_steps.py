@@ -52,7 +52,9 @@ def replicate(source: str, copies: str, uri: str) -> dict:
                 f"FROM read_parquet('{src}/{table}.parquet'), range({int(copies)}) AS c(copy)"
             )
             con.sql(f"COPY ({query}) TO '{dst}/{table}.parquet' (FORMAT parquet)")
-            written[table] = con.sql(f"SELECT count(*) FROM '{dst}/{table}.parquet'").fetchone()[0]
+            written[table] = con.sql(f"SELECT count(*) FROM '{dst}/{table}.parquet'").fetchall()[0][
+                0
+            ]
     return {"seconds": round(time.perf_counter() - started, 1), **written}
 
 

@@ -75,7 +75,8 @@ def _kill_at(monkeypatch: pytest.MonkeyPatch, module: object, name: str, call: i
     [
         (os, "rename", 1, ["a", "b"]),  # before the old partition moved aside
         (os, "rename", 2, ["a", "b"]),  # old aside, new not yet in: put the old one back
-        (shutil, "rmtree", 1, ["x", "y", "z"]),  # new in, old not yet deleted
+        (os, "rename", 3, ["x", "y", "z"]),  # new in, not committed: the old one stays out
+        (shutil, "rmtree", 1, ["x", "y", "z"]),  # committed, old not yet deleted
         (shutil, "rmtree", 2, ["x", "y", "z"]),  # only the staging leftovers remain
     ],
 )
@@ -102,3 +103,27 @@ def test_a_swap_killed_at_any_step_is_recovered(
 
 def test_recovery_without_a_dataset_is_a_no_op(tmp_path: Path) -> None:
     assert recover_partitions(tmp_path / "lead_scores") == []
+
+
+@pytest.mark.parametrize(
+    ("call", "after_recovery"),
+    [(1, ["a", "b"]), (2, ["a", "b"]), (None, None)],  # killed before the commit, or not
+)
+def test_a_retired_partition_goes_only_once_committed(
+    root: Path, monkeypatch: pytest.MonkeyPatch, call: int | None, after_recovery: list[str] | None
+) -> None:
+    """A run with no rows for its date removes that date's old list, at its commit point."""
+    dataset = root / "lead_scores"
+    empty = staging_dir(dataset, "run3")
+    empty.mkdir()
+    with monkeypatch.context() as patch:
+        if call is not None:
+            _kill_at(patch, os, "rename", call)  # 1: moving it aside, 2: the commit
+        try:
+            assert swap_in_partitions(dataset, empty, retire=[FIRST]) == []
+        except Killed:
+            assert call is not None
+    recover_partitions(dataset)
+    assert _rows(root).get(FIRST) == after_recovery
+    assert _rows(root)[NEXT] == ["c"]
+    assert _hidden(root) == []  # the other staged run was killed too: its files go

@@ -131,3 +131,15 @@ def test_spark_refuses_a_csv_store_and_a_stray_master(chain: dict, tmp_path: Pat
     assert "Parquet or SQL stores" in refused.output
     stray = _score(chain["embedded"], chain["tracking"], AS_OF, "--spark-master", "local[1]")
     assert stray.exit_code == EXIT_BAD_INPUT and "--engine spark" in stray.output
+
+
+def test_a_date_is_found_among_the_partitions_spark_wrote(chain: dict) -> None:
+    from scoring.spark_scorer import _date_partitions
+
+    dataset = Path(chain["spark"].removeprefix("parquet:///")) / "lead_scores"
+    assert len(list(dataset.glob("as_of=*"))) == 2
+    for day in (AS_OF, LATER):
+        found = _date_partitions(dataset, day, "UTC")
+        assert len(found) == 1 and str(day.date()) in found[0].name
+        assert _date_partitions(dataset, day, "America/New_York") == []  # 5 hours apart
+    assert _date_partitions(dataset, AS_OF - pd.Timedelta(days=1), "UTC") == []
