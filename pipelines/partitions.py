@@ -35,6 +35,8 @@ def staging_dir(dataset: Path, run_id: str) -> Path:
 
 
 def _partitions(directory: Path) -> list[Path]:
+    if not directory.is_dir():  # e.g. a writer that made nothing for an empty frame
+        return []
     return sorted(p for p in directory.iterdir() if p.is_dir() and "=" in p.name)
 
 
@@ -60,7 +62,8 @@ def swap_in_partitions(dataset: Path, staged: Path, retire: Iterable[str] = ()) 
     os.rename(aside, done)  # the commit point: from here on nothing is put back
     _fsync_dir(dataset)
     shutil.rmtree(done)
-    shutil.rmtree(staged)
+    if staged.exists():
+        shutil.rmtree(staged)
     return swapped
 
 
