@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -512,6 +513,11 @@ def main() -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    # pandera imports pyspark.pandas where the spark extra is installed, and pyspark warns
+    # at every import that pandas 3 is "not fully supported" (measured: it works here).
+    warnings.filterwarnings(
+        "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
+    )
     app(prog_name="leadscore")
 
 
