@@ -108,9 +108,8 @@ def describe_chunk(
     probability: np.ndarray,
     contrib: pd.DataFrame,
     cfg: ScoringConfig,
-) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """Profile scores, qualification, BANT (as JSON) and reasons of one chunk, and the BANT
-    checklist and reasons on their own."""
+) -> pd.DataFrame:
+    """Profile scores, qualification, BANT (as JSON) and reasons of one chunk."""
     profiles = family_scores(contrib, PROFILE_FAMILIES)
     checklist = bant_checklist(Xt, cfg.bant)
     reasons = top_reasons(contrib, Xt, X, cfg.reasons.count, cfg.reasons.min_abs_contribution)
@@ -121,13 +120,14 @@ def describe_chunk(
     profiles["qualification"] = qualify(context, cfg.qualification, cfg.default_qualification)
     profiles["bant"] = bant_json(checklist)
     profiles["top_reasons"] = reasons
-    return profiles, checklist, reasons
+    return profiles
 
 
 def score_chunk(
     pipeline: object, X: pd.DataFrame, cfg: ScoringConfig, probability: np.ndarray | None = None
-) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame, list[str]]:
-    """Probability, profile scores, BANT checklist and reasons for one chunk of model input.
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Probability, and profile scores, qualification, BANT and reasons, for one chunk of
+    model input.
 
     Args:
         probability: the model's probabilities for ``X`` when already computed elsewhere
@@ -135,8 +135,7 @@ def score_chunk(
     """
     Xt = pipeline[:-1].transform(X)  # type: ignore[index]
     probability, contrib = predict_and_explain(pipeline, Xt, cfg, probability)
-    profiles, checklist, reasons = describe_chunk(Xt, X, probability, contrib, cfg)
-    return probability, profiles, checklist, reasons
+    return probability, describe_chunk(Xt, X, probability, contrib, cfg)
 
 
 @dataclass
@@ -150,7 +149,7 @@ class _InFlight:
 
     def described(self, cfg: ScoringConfig) -> pd.DataFrame:
         probability, contrib = self.model.result()
-        profiles, _, _ = describe_chunk(self.Xt, self.X, probability, contrib, cfg)
+        profiles = describe_chunk(self.Xt, self.X, probability, contrib, cfg)
         profiles.index = self.index
         return profiles.assign(probability=probability)
 

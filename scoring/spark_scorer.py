@@ -262,7 +262,7 @@ def run_scoring_spark(
             for batch in batches:
                 X = model_input(batch[list(signature)])
                 probability = batch["_probability"].to_numpy(dtype="float64")
-                _, profiles, _, _ = score_chunk(pipeline, X, cfg, probability)
+                _, profiles = score_chunk(pipeline, X, cfg, probability)
                 scored = pd.concat(
                     [
                         pd.DataFrame({s: batch[t].to_numpy() for s, t in KEYS.items()}),
