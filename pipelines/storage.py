@@ -475,9 +475,14 @@ def _read_dataset(path: Path) -> pd.DataFrame:
     return table.to_pandas()
 
 
+def store_uri(uri: str | None = None) -> str:
+    """``uri``, else ``$LEADSCORE_STORE``, else the default DuckDB file."""
+    return uri or os.environ.get("LEADSCORE_STORE") or DEFAULT_STORE
+
+
 def open_store(uri: str | None = None) -> Store:
     """Opens the store named by ``uri`` (default: ``$LEADSCORE_STORE`` or the DuckDB file)."""
-    uri = uri or os.environ.get("LEADSCORE_STORE") or DEFAULT_STORE
+    uri = store_uri(uri)
     scheme = uri.split("://", 1)[0] if "://" in uri else ""
     if scheme == "duckdb":
         return DuckDBStore(uri)

@@ -307,13 +307,13 @@ def _feature_builder(engine: Engine, master: str | None) -> Any:
 def _training_tables(engine: Engine, master: str | None, store: str | None) -> Any:
     """The validated inputs: read here, or on Spark with the events left there."""
     from pipelines.inputs import read_inputs
-    from pipelines.storage import DEFAULT_STORE, open_store
+    from pipelines.storage import open_store, store_uri
 
     if engine is Engine.embedded:
         return read_inputs(open_store(store))
     from pipelines.spark_inputs import training_tables_spark
 
-    uri = store or os.environ.get("LEADSCORE_STORE") or DEFAULT_STORE
+    uri = store_uri(store)
     return training_tables_spark(_spark(master), uri)
 
 
@@ -408,11 +408,11 @@ def score(
         configure(resolve_tracking(tracking_uri, _data_dir(store)))
         day = _parse_date(as_of) or pd.Timestamp.now(tz="UTC").normalize()
         if engine is Engine.spark:
-            from pipelines.storage import DEFAULT_STORE
+            from pipelines.storage import store_uri
             from scoring.spark_scorer import run_scoring_spark
 
             session = _spark(spark_master)
-            uri = store or os.environ.get("LEADSCORE_STORE") or DEFAULT_STORE
+            uri = store_uri(store)
             with err_console.status(f"scoring on Spark ({session.sparkContext.master})"):
                 result = run_scoring_spark(session, uri, day, cfg, features_cfg)
         elif spark_master:
