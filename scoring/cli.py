@@ -184,7 +184,7 @@ def generate(
 
 def _generate_dialect(leads: int, seed: int, dialect: str, out: Path | None) -> None:
     """Writes the synthetic CRM as CSV exports of a CRM (or one flat table) to ``out``."""
-    from pipelines.dialects import DIALECTS, EXPORT_FILES, to_dialect
+    from pipelines.synthetic import DIALECTS, EXPORT_FILES, to_dialect
     from pipelines.synthetic import generate_crm
 
     if dialect not in DIALECTS:

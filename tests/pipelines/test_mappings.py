@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.dialects import to_dialect
+from pipelines.synthetic import to_dialect
 from pipelines.importer import validate_mapped
 from pipelines.inputs import validate_inputs
 from pipelines.mappings import Mapping, MappingError, apply_mapping, load_mapping, map_export
