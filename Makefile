@@ -38,10 +38,11 @@ demo: venv ## Generate a synthetic CRM, train, score and print the top leads
 test: venv ## Run the test suite (everything CI needs; not the slow or bench tests)
 	$(BIN)/pytest -m "not slow and not bench" -q
 
-check: venv ## Lint and type-check (ruff + mypy)
+check: venv ## Lint, type-check and check the layout (ruff + mypy + tests/check_layout.py)
 	$(BIN)/ruff check pipelines models scoring tests
 	$(BIN)/ruff format --check pipelines models scoring tests
 	$(BIN)/mypy
+	$(BIN)/python -m tests.check_layout
 
 bench: venv ## Benchmarks at scale (figures printed; sizes: see tests/bench/test_benchmarks.py)
 	$(BIN)/pytest -m bench -q -s -p no:cacheprovider

@@ -1,8 +1,15 @@
-"""Models: estimators, time-based training, evaluation, calibration, MLflow registry."""
+"""Models: estimators, time-based training, evaluation, calibration, MLflow registry.
 
-from models.config import TrainConfig
+- ``models.training``: point-in-time training; ``models.flat``: one table with a label;
+- ``models.publishing``: what both end with (gate, log, register, champion);
+- ``models.grades``: scores and grades, shared with the scorer.
+"""
+
+from models.config import LeakageSettings, PromotionSettings, TrainConfig
 from models.estimator import booster_of
+from models.grades import GradeThresholds, to_grade, to_score
 from models.registry import (
+    CHAMPION,
     ChampionRef,
     NoChampionError,
     champion_history,
@@ -17,9 +24,13 @@ from models.registry import (
 from models.training import InsufficientDataError, TrainingResult, train_model
 
 __all__ = [
+    "CHAMPION",
     "ChampionRef",
+    "GradeThresholds",
     "InsufficientDataError",
+    "LeakageSettings",
     "NoChampionError",
+    "PromotionSettings",
     "TrainConfig",
     "TrainingResult",
     "booster_of",
@@ -30,6 +41,8 @@ __all__ = [
     "load_pipeline",
     "load_reference",
     "set_champion",
+    "to_grade",
+    "to_score",
     "tracking_uri",
     "train_model",
 ]

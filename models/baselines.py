@@ -37,8 +37,8 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from models.config import BaselineSettings, RulePointWeights
-from pipelines.config import FeaturesConfig
-from pipelines.families import FAMILIES, Family, StageFeatures
+from pipelines import FeaturesConfig
+from pipelines.features import FAMILIES, Family, StageFeatures
 
 RULE_FAMILIES = ("authority", "budget", "timing", "fit", "engagement")
 NAIVE_BAYES_FAMILIES = ("authority", "timing", "fit", "stage")

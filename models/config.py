@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from pipelines.config import Frozen
+from pipelines import Frozen
 
 
 class SnapshotSettings(Frozen):

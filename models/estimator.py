@@ -9,6 +9,8 @@ is logged, evaluated and served as a whole.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 from lightgbm import LGBMClassifier
@@ -18,9 +20,12 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import brier_score_loss
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from models.config import TrainConfig
-from pipelines.config import FeaturesConfig
-from pipelines.families import FAMILIES, StageFeatures
+from models.config import LeakageSettings, TrainConfig
+from models.leakage import leakage_report
+from pipelines import FeaturesConfig
+from pipelines.features import FAMILIES, StageFeatures
+
+log = logging.getLogger(__name__)
 
 
 class RequireColumns(TransformerMixin, BaseEstimator):
@@ -165,6 +170,24 @@ def _choose_calibration(classifier: LGBMClassifier, Xt: pd.DataFrame, y: np.ndar
         cal.fit(Xt.iloc[fit_idx], y[fit_idx])
         scores[method] = brier_score_loss(y[eval_idx], cal.predict_proba(Xt.iloc[eval_idx])[:, 1])
     return min(scores, key=lambda m: scores[m])
+
+
+def drop_leaking_features(
+    pipeline: Pipeline, X_train: pd.DataFrame, y_train: np.ndarray, leak: LeakageSettings
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Fits the inputs and features steps on the training fold, screens each feature alone
+    for leakage, and sets the ``select`` step to drop the features flagged ``drop``.
+
+    Returns:
+        The leakage report and the transformed training features.
+    """
+    Xt_train = pipeline[:2].fit_transform(X_train, y_train)
+    report = leakage_report(Xt_train, y_train, leak.drop_auc, leak.drop_correlation, leak.warn_auc)
+    dropped = tuple(report.loc[report["action"] == "drop", "feature"])
+    for name in dropped:
+        log.warning("dropping feature %s: it predicts the label suspiciously well on its own", name)
+    pipeline.set_params(select__columns=dropped)
+    return report, Xt_train
 
 
 def booster_of(pipeline: Pipeline) -> LGBMClassifier:

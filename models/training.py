@@ -8,38 +8,35 @@ registered as a new version and becomes ``@champion`` only through the promotion
 from __future__ import annotations
 
 import logging
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from models.baselines import build_baselines
-from models.comparison import evaluation_table
-from models.config import PromotionSettings, TrainConfig
-from models.estimator import booster_of, build_pipeline, fit_calibrated, monotone_constraints
-from models.evaluation import classification_metrics, rate_by_group
-from models.leakage import leakage_report
-from models.registry import (
-    CHAMPION,
-    NoChampionError,
-    configure,
-    get_champion,
-    load_pipeline,
-    set_champion,
+from models.config import TrainConfig
+from models.estimator import (
+    build_pipeline,
+    drop_leaking_features,
+    fit_calibrated,
+    monotone_constraints,
 )
+from models.grades import GradeThresholds
+from models.publishing import Candidate, flatten, publish
 from models.splits import TimeFolds, assign_folds, plan_folds
-from pipelines.config import FeaturesConfig
-from pipelines.features import build_feature_frame, model_input
-from pipelines.inputs import CrmTables
-from pipelines.snapshots import build_snapshots, cap_per_lead, sample_negatives, snapshot_dates
+from pipelines import FeaturesConfig, TrainingTables
+from pipelines.features import (
+    FeatureBuilder,
+    build_feature_frame,
+    build_snapshots,
+    cap_per_lead,
+    model_input,
+    sample_negatives,
+    snapshot_dates,
+)
 
 log = logging.getLogger(__name__)
-REFERENCE_ROWS = 5000
-DEFAULT_GRADES = {"A": 50.0, "B": 25.0, "C": 10.0}
 
 
 class InsufficientDataError(ValueError):
@@ -61,12 +58,8 @@ class TrainingResult:
     reason: str = ""
 
 
-FeatureBuilder = Callable[..., pd.DataFrame]
-"""``build_feature_frame`` or an engine's equivalent with its signature (e.g. on Spark)."""
-
-
 def build_training_frame(
-    tables: CrmTables,
+    tables: TrainingTables,
     train_cfg: TrainConfig,
     features_cfg: FeaturesConfig,
     as_of: pd.Timestamp | None = None,
@@ -120,23 +113,6 @@ def check_enough_data(train: pd.DataFrame, cfg: TrainConfig) -> None:
         )
 
 
-def should_promote(
-    challenger: dict[str, float], champion: dict[str, float] | None, gate: PromotionSettings
-) -> tuple[bool, str]:
-    """The gate: no champion, or a better AUC by the margin without a (much) worse Brier."""
-    if champion is None:
-        return True, "first model: no champion yet"
-    verdict = (
-        f"AUC {challenger['roc_auc']:.4f} vs champion {champion['roc_auc']:.4f} (margin {gate.min_auc_gain}), "
-        f"Brier {challenger['brier']:.4f} vs {champion['brier']:.4f}"
-    )
-    passed = (
-        challenger["roc_auc"] >= champion["roc_auc"] + gate.min_auc_gain
-        and challenger["brier"] <= champion["brier"] + gate.max_brier_increase
-    )
-    return passed, ("gate passed: " if passed else "gate failed: ") + verdict
-
-
 def fit_lightgbm(
     train_cfg: TrainConfig,
     features_cfg: FeaturesConfig,
@@ -152,14 +128,9 @@ def fit_lightgbm(
     fit; the calibration fold is unweighted and unsampled.
     """
     pipeline = build_pipeline(train_cfg, features_cfg)
-    Xt_train = pipeline[:2].fit_transform(X_train, y_train)
-    leak = train_cfg.leakage
-    report = leakage_report(Xt_train, y_train, leak.drop_auc, leak.drop_correlation, leak.warn_auc)
-    dropped = tuple(report.loc[report["action"] == "drop", "feature"])
-    for name in dropped:
-        log.warning("dropping feature %s: it predicts the label suspiciously well on its own", name)
-    pipeline.set_params(select__columns=dropped)
+    report, Xt_train = drop_leaking_features(pipeline, X_train, y_train, train_cfg.leakage)
     if train_cfg.monotone_engagement:
+        dropped = set(pipeline.named_steps["select"].columns)
         kept = [c for c in Xt_train.columns if c not in dropped]
         pipeline.set_params(model__monotone_constraints=monotone_constraints(kept, features_cfg))
     fitted, method = fit_calibrated(
@@ -168,88 +139,19 @@ def fit_lightgbm(
     return fitted, method, report
 
 
-def _champion_probabilities(name: str, X: pd.DataFrame) -> np.ndarray | None:
-    """The current champion's probabilities on this holdout, or None when there is none."""
-    try:
-        champion = get_champion(name)
-    except NoChampionError:
-        return None
-    return load_pipeline(champion).predict_proba(X)[:, 1]
-
-
-def _grade(p: np.ndarray, thresholds: dict[str, float]) -> pd.Series:
-    score = p * 100.0
-    return pd.Series(
-        np.select(
-            [score >= thresholds["A"], score >= thresholds["B"], score >= thresholds["C"]],
-            ["A", "B", "C"],
-            "D",
-        )
-    )
-
-
-def _log_artifacts(
-    y: np.ndarray,
-    probabilities: dict[str, np.ndarray],
-    pipeline: Any,
-    X_test: pd.DataFrame,
-    table: pd.DataFrame,
-    report: pd.DataFrame,
-    grades: pd.DataFrame,
-    reference: pd.DataFrame,
-) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import mlflow
-
-    from models.plots import (
-        calibration_curve_figure,
-        feature_importance_figure,
-        gain_importance,
-        gains_lift_figure,
-        mean_abs_contributions,
-        score_distribution_figure,
-    )
-
-    booster = booster_of(pipeline)
-    Xt = pipeline[:-1].transform(X_test)
-    figures = {
-        "calibration.png": calibration_curve_figure(y, probabilities),
-        "gains_lift.png": gains_lift_figure(y, probabilities),
-        "score_distribution.png": score_distribution_figure(y, probabilities["lightgbm"]),
-        "feature_importance.png": feature_importance_figure(
-            gain_importance(booster), mean_abs_contributions(booster, Xt)
-        ),
-    }
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, figure in figures.items():
-            figure.savefig(Path(tmp) / name, dpi=110, bbox_inches="tight")
-            plt.close(figure)
-        table.to_csv(Path(tmp) / "evaluation.csv", index=False)
-        report.to_csv(Path(tmp) / "leakage.csv", index=False)
-        grades.to_csv(Path(tmp) / "conversion_by_grade.csv", index=False)
-        reference.to_parquet(Path(tmp) / "reference.parquet", index=False)
-        mlflow.log_artifacts(tmp)
-
-
 def train_model(
-    tables: CrmTables,
+    tables: TrainingTables,
     train_cfg: TrainConfig,
     features_cfg: FeaturesConfig,
     tracking: str,
     as_of: pd.Timestamp | None = None,
-    grades: dict[str, float] | None = None,
+    grades: GradeThresholds | None = None,
     build_features: FeatureBuilder = build_feature_frame,
 ) -> TrainingResult:
     """Trains, evaluates against baselines and the champion, logs to MLflow, registers, gates.
 
     ``build_features`` computes the feature frame of the snapshots (default: DuckDB, here).
     """
-    import mlflow
-    from mlflow.models import infer_signature
-
     frame, folds = build_training_frame(tables, train_cfg, features_cfg, as_of, build_features)
     train = frame[frame["fold"] == "train"]
     check_enough_data(train, train_cfg)
@@ -273,98 +175,31 @@ def train_model(
     ).items():
         fitted, _ = fit_calibrated(baseline, X_train, y_train, X_cal, y_cal, train_cfg.calibration)
         probabilities[name] = fitted.predict_proba(X_test)[:, 1]
-    configure(tracking)
-    champion_p = _champion_probabilities(train_cfg.model_name, X_test)
-    if champion_p is not None:
-        probabilities["champion"] = champion_p
-    table = evaluation_table(y_test, probabilities)
-    metrics = classification_metrics(y_test, probabilities["lightgbm"])
-    champion_metrics = (
-        classification_metrics(y_test, champion_p) if champion_p is not None else None
-    )
-    promoted, reason = should_promote(metrics, champion_metrics, train_cfg.promotion)
-    by_grade = rate_by_group(y_test, _grade(probabilities["lightgbm"], grades or DEFAULT_GRADES))
     sizes = {name: int((frame["fold"] == name).sum()) for name in ("train", "calibration", "test")}
-    # A sample of the training population (model inputs and probability) for drift (PSI).
-    reference = X_train.sample(min(REFERENCE_ROWS, len(X_train)), random_state=train_cfg.seed)
-    reference = reference.assign(probability=pipeline.predict_proba(reference)[:, 1])
-    with mlflow.start_run() as run:
-        mlflow.log_params(
-            _flatten("train", train_cfg.model_dump())
-            | _flatten("features", features_cfg.model_dump())
-        )
-        mlflow.log_params(
-            {f"fold.{k}": v for k, v in folds.describe().items()} | {"calibration_method": method}
-        )
-        log_evaluation(metrics, sizes, table)
-        _log_artifacts(y_test, probabilities, pipeline, X_test, table, report, by_grade, reference)
-        info = mlflow.sklearn.log_model(
-            pipeline,
-            name="model",
-            signature=infer_signature(X_test.head(100), pipeline.predict_proba(X_test.head(100))),
-            input_example=X_test.head(5),
-            pyfunc_predict_fn="predict_proba",
-            registered_model_name=train_cfg.model_name,
-            serialization_format="cloudpickle",
-            pip_requirements=_requirements(),
-        )
-        version = str(info.registered_model_version)
-        mlflow.set_tags({"promoted": str(promoted).lower(), "gate": reason})
-    if promoted:
-        set_champion(train_cfg.model_name, version, reason)
-    log.info("registered %s version %s (%s=%s)", train_cfg.model_name, version, CHAMPION, promoted)
-    return TrainingResult(
-        run.info.run_id,
+    candidate = Candidate(pipeline, X_train, X_test, y_test, probabilities, report, sizes)
+    params = flatten("train", train_cfg.model_dump()) | flatten(
+        "features", features_cfg.model_dump()
+    )
+    params |= {f"fold.{k}": v for k, v in folds.describe().items()} | {"calibration_method": method}
+    published = publish(
+        candidate,
         train_cfg.model_name,
-        version,
-        metrics,
+        tracking,
+        train_cfg.promotion,
+        params,
+        grades=grades,
+        seed=train_cfg.seed,
+    )
+    return TrainingResult(
+        published.run_id,
+        train_cfg.model_name,
+        published.version,
+        published.metrics,
         folds,
         method,
-        promoted,
+        published.promoted,
         sizes,
-        table,
+        published.evaluation,
         report,
-        reason,
+        published.reason,
     )
-
-
-def log_evaluation(metrics: dict[str, float], sizes: dict[str, int], table: pd.DataFrame) -> None:
-    """Logs the holdout metrics, fold sizes and every other model's metrics to the active run."""
-    import mlflow
-
-    mlflow.log_metrics({f"test_{k}": v for k, v in metrics.items() if np.isfinite(v)})
-    mlflow.log_metrics({f"rows_{k}": v for k, v in sizes.items()})
-    for row in table.to_dict(orient="records"):
-        if row["model"] != "lightgbm":
-            others = {
-                f"{row['model']}_test_{k}": v
-                for k, v in row.items()
-                if k != "model" and np.isfinite(v)
-            }
-            mlflow.log_metrics(others)
-
-
-def _flatten(prefix: str, value: Any) -> dict[str, Any]:
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for key, inner in value.items():
-            out.update(_flatten(f"{prefix}.{key}" if prefix else str(key), inner))
-        return out
-    return {prefix: value}
-
-
-def _requirements() -> list[str]:
-    from importlib.metadata import version
-
-    packages = (
-        "lightgbm",
-        "scikit-learn",
-        "pandas",
-        "numpy",
-        "mlflow",
-        "pydantic",
-        "pyyaml",
-        "duckdb",
-    )
-    # The leadscore package itself must be installed where the model is served (README).
-    return [f"{p}=={version(p)}" for p in packages]

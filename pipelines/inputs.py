@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from pipelines.contracts import INPUT_TABLES, empty_table, split_valid
 from pipelines.storage import Part, Store, TableNotFound
+
+
+class TrainingTables(Protocol):
+    """Validated inputs as training reads them: the leads in pandas, the events wherever
+    the engine keeps them (pandas here, Spark DataFrames on Spark)."""
+
+    leads: pd.DataFrame
+    activities: Any
+    stage_history: Any
+
+    @property
+    def rows_rejected(self) -> int: ...
+
+    def data_end(self) -> pd.Timestamp: ...
 
 
 @dataclass

@@ -4,23 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from pipelines.config import Frozen
-
-
-class GradeThresholds(Frozen):
-    """Minimum score (0–100) for each grade; anything below C is D."""
-
-    A: float = Field(50.0, ge=0, le=100)
-    B: float = Field(25.0, ge=0, le=100)
-    C: float = Field(10.0, ge=0, le=100)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> GradeThresholds:
-        if not self.A >= self.B >= self.C:
-            raise ValueError("grade thresholds must satisfy A >= B >= C")
-        return self
+from models import GradeThresholds
+from pipelines import Frozen
 
 
 class BantRules(Frozen):

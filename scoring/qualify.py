@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from pipelines.config import ConfigError
+from pipelines import ConfigError
 from scoring.config import BantRules, QualificationRule, TrendSettings
 
 # When this feature says the field was not given, the BANT item is unknown (null).

@@ -5,22 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from scoring.config import GradeThresholds
-
 UNASSIGNED = "(unassigned)"
-
-
-def to_score(probability: np.ndarray) -> np.ndarray:
-    """The probability in percent, one decimal: a score of 37.5 means a 37.5% chance."""
-    return np.round(np.clip(probability, 0.0, 1.0) * 100.0, 1)
-
-
-def to_grade(score: np.ndarray, thresholds: GradeThresholds) -> np.ndarray:
-    return np.select(
-        [score >= thresholds.A, score >= thresholds.B, score >= thresholds.C],
-        ["A", "B", "C"],
-        default="D",
-    )
 
 
 def add_ranks(scores: pd.DataFrame) -> pd.DataFrame:

@@ -67,7 +67,7 @@ def store_copy(trained: dict[str, str], tmp_path: Path) -> str:
 @pytest.fixture(scope="session")
 def spark():
     """A local Spark session (2 cores, 4 shuffle partitions); skips without pyspark or Java."""
-    from pipelines.spark_engine import SparkUnavailable, spark_session
+    from pipelines.spark import SparkUnavailable, spark_session
 
     conf = {
         "spark.sql.shuffle.partitions": "4",

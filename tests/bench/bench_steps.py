@@ -60,9 +60,9 @@ def replicate(source: str, copies: str, uri: str) -> dict:
 
 def features(uri: str) -> dict:
     """Issue 4: features for every lead at one T."""
-    from pipelines.features import build_feature_frame
+    from pipelines.features.frame import build_feature_frame
+    from pipelines.features.snapshots import snapshots_at
     from pipelines.inputs import read_inputs
-    from pipelines.snapshots import snapshots_at
     from pipelines.storage import open_store
 
     started = time.perf_counter()
@@ -149,7 +149,7 @@ def score(uri: str, tracking: str, partition_size: str = "") -> dict:
     from pipelines.config import FeaturesConfig
     from pipelines.storage import open_store
     from scoring.config import ScoringConfig
-    from scoring.scorer import run_scoring
+    from scoring.nightly.embedded import run_scoring
 
     configure(tracking)
     started = time.perf_counter()
@@ -174,9 +174,9 @@ def score_spark(uri: str, tracking: str, master: str) -> dict:
     """Issue 9: the nightly run on Spark; peak RSS of the driver and of the whole tree."""
     from models import configure
     from pipelines.config import FeaturesConfig
-    from pipelines.spark_engine import spark_session
+    from pipelines.spark import spark_session
     from scoring.config import ScoringConfig
-    from scoring.spark_scorer import run_scoring_spark
+    from scoring.nightly.spark import run_scoring_spark
 
     configure(tracking)
     with TreeMemory() as memory:
@@ -199,9 +199,9 @@ def score_spark(uri: str, tracking: str, master: str) -> dict:
 def raw_model(uri: str, tracking: str) -> dict:
     """The floor for the scorer: booster.predict + pred_contrib on the same matrix."""
     from models import booster_of, configure, get_champion, load_pipeline
-    from pipelines.features import build_feature_frame, model_input
+    from pipelines.features.frame import build_feature_frame, model_input
+    from pipelines.features.snapshots import open_at, snapshots_at
     from pipelines.inputs import read_inputs
-    from pipelines.snapshots import open_at, snapshots_at
     from pipelines.storage import open_store
 
     configure(tracking)

@@ -22,8 +22,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.paths import REPO
+
 pytestmark = pytest.mark.bench
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO
 CACHE = ROOT / "data" / "bench"
 
 

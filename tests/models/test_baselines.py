@@ -14,13 +14,13 @@ from models.baselines import build_baselines, rule_points_breakdown
 from models.config import BaselineSettings, RulePointWeights, TrainConfig
 from models.estimator import fit_calibrated
 from pipelines.config import ConfigError, FeaturesConfig, load_config
-from pipelines.features import TEXT_COLUMNS, build_feature_frame, model_input
-from pipelines.snapshots import build_snapshots, snapshot_dates
+from pipelines.features.frame import TEXT_COLUMNS, build_feature_frame, model_input
+from pipelines.features.snapshots import build_snapshots, snapshot_dates
+from tests.paths import CONFIGS
 
 NAMES = ("rule_points", "naive_bayes", "logistic")
 CUT = pd.Timestamp("2026-03-01", tz="UTC")
 ACTIVITY_KINDS = tuple(RulePointWeights().activity_points)
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
 @pytest.fixture(scope="module")

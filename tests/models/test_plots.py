@@ -26,8 +26,8 @@ from models.plots import (
     reliability_points,
     score_distribution_figure,
 )
+from tests.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 

@@ -28,8 +28,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def test_the_training_frame_is_the_same_on_spark(spark, store: str) -> None:  # noqa: ANN001
-    from pipelines.spark_engine import build_feature_frame_spark
-    from pipelines.spark_inputs import training_tables_spark
+    from pipelines.spark.features import build_feature_frame_spark
+    from pipelines.spark.inputs import training_tables_spark
 
     embedded = read_inputs(open_store(store))
     on_spark = training_tables_spark(spark, store)

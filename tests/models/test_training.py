@@ -18,9 +18,10 @@ from models import (
 )
 from models.config import LightGBMSettings, PromotionSettings
 from models.leakage import leakage_report
-from models.training import build_training_frame, fit_lightgbm, should_promote
+from models.publishing import should_promote
+from models.training import build_training_frame, fit_lightgbm
 from pipelines.config import FeaturesConfig
-from pipelines.features import model_input
+from pipelines.features.frame import model_input
 from pipelines.inputs import validate_inputs
 
 SMALL = LightGBMSettings(n_estimators=60)

@@ -11,8 +11,7 @@ from models.config import TrainConfig
 from pipelines.config import ConfigError, FeaturesConfig, load_config
 from scoring.config import ScoringConfig
 from scoring.qualify import qualify
-
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+from tests.paths import CONFIGS
 
 
 @pytest.mark.parametrize(

@@ -101,8 +101,8 @@ def test_reason_signs_agree_with_contributions(
     import mlflow
 
     from models import booster_of
-    from pipelines.features import build_feature_frame, model_input
-    from pipelines.snapshots import build_snapshots
+    from pipelines.features.frame import build_feature_frame, model_input
+    from pipelines.features.snapshots import build_snapshots
     from scoring.explain import contributions
 
     mlflow.set_tracking_uri(trained["tracking"])

@@ -1,0 +1,207 @@
+"""Applying a mapping: export frames in, contract-shaped raw frames out.
+
+:func:`apply_mapping` is pure: export frames in (text as read from CSV, or typed from
+Parquet), contract-shaped raw frames out, ready for :func:`pipelines.inputs.validate_inputs`.
+A time or boolean that does not parse is passed on as it was, so the contract check rejects
+its row with the value; a number that does not parse is reported in
+:attr:`MappedExport.rejected` (pandera could only reject its whole table).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from pipelines.contracts import BOOLEAN_COLUMNS, INPUT_TABLES, TIME_COLUMNS
+from pipelines.ingest.spec import (
+    INTEGER_COLUMNS,
+    NUMBER_COLUMNS,
+    ColumnSpec,
+    Mapping,
+    MappingError,
+    TableMapping,
+    contract_columns,
+)
+from pipelines.ingest.values import (
+    as_text,
+    normalize_key,
+    normalized_keys,
+    to_boolean_words,
+    to_numbers,
+    to_utc_times,
+    translate,
+)
+
+
+@dataclass
+class MappedExport:
+    """Contract-shaped raw tables and what the mapping did to the export."""
+
+    tables: dict[str, pd.DataFrame]
+    rejected: dict[str, pd.DataFrame] = field(default_factory=dict)
+    ignored: dict[str, list[str]] = field(default_factory=dict)
+    outcome_only: dict[str, list[str]] = field(default_factory=dict)
+    absent: dict[str, list[str]] = field(default_factory=dict)
+    unmapped_values: dict[str, pd.Series] = field(default_factory=dict)
+    filtered: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _coalesce(first: pd.Series, second: pd.Series) -> pd.Series:
+    if first.dtype != second.dtype:
+        first, second = first.astype("object"), second.astype("object")
+    return first.where(first.notna(), second)
+
+
+def _convert(
+    table: str, source: str, values: pd.Series, spec: ColumnSpec, zone: str, export: MappedExport
+) -> tuple[pd.Series, pd.Series]:
+    """One source column → the contract column's values, and numbers that did not parse."""
+    no_failures = pd.Series(dtype="object")
+    if spec.values:
+        values, unmapped = translate(values, spec.values, spec.unmapped == "keep")
+        if len(unmapped):
+            export.unmapped_values[f"{table}.{source}"] = unmapped
+    if spec.default is not None:
+        values = as_text(values).where(as_text(values).notna(), spec.default)
+    if spec.to in TIME_COLUMNS[table]:
+        times = to_utc_times(values, spec.format, spec.timezone or zone, spec.date_as == "end")
+        return times, no_failures
+    if spec.to in BOOLEAN_COLUMNS.get(table, ()):
+        if spec.true_values or spec.false_values:
+            return to_boolean_words(values, spec.true_values, spec.false_values), no_failures
+        return values if pd.api.types.is_bool_dtype(values) else as_text(values), no_failures
+    if spec.to in NUMBER_COLUMNS.get(table, ()):
+        return to_numbers(values, spec.scale, integer=spec.to in INTEGER_COLUMNS)
+    return as_text(values), no_failures
+
+
+def _map_table(
+    table: str, spec: TableMapping, frame: pd.DataFrame, zone: str, export: MappedExport
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The contract-shaped table, and the outcome-only columns of the rows kept."""
+    frame = frame.reset_index(drop=True)
+    keep = pd.Series(True, index=frame.index)
+    for name, allowed in spec.where.items():
+        if name not in frame.columns:
+            raise MappingError(f"tables.{table}.where: the {table} file has no column {name!r}")
+        keys = normalized_keys(as_text(frame[name]))
+        keep &= keys.isin([normalize_key(v) for v in allowed])
+    export.filtered[table] = int((~keep).sum())
+    frame = frame[keep].reset_index(drop=True)
+    out: dict[str, pd.Series] = {}
+    failures = []
+    absent = []
+    for source, column in spec.specs():
+        if source not in frame.columns:
+            absent.append(source)
+            continue
+        values, bad = _convert(table, source, frame[source], column, zone, export)
+        if len(bad):
+            failures.append(
+                pd.DataFrame(
+                    {
+                        "column": column.to,
+                        "check": "parse_number",
+                        "failure_case": bad.to_numpy(),
+                        "row_index": bad.index.to_numpy(dtype="int64"),
+                    }
+                )
+            )
+        out[column.to] = _coalesce(out[column.to], values) if column.to in out else values
+    contract = contract_columns(table)
+    missing_required = [c for c, nullable in contract.items() if not nullable and c not in out]
+    missing_required = [c for c in missing_required if c not in spec.constants]
+    if missing_required:
+        sources = [s for s, c in spec.specs() if c.to == missing_required[0]]
+        raise MappingError(
+            f"the {table} file has no column {' or '.join(map(repr, sources))} "
+            f"(mapped to the required {missing_required[0]!r}); columns found: "
+            f"{', '.join(map(str, frame.columns[:12]))}{' ...' if len(frame.columns) > 12 else ''}"
+        )
+    for name, value in spec.constants.items():
+        out[name] = pd.Series([value] * len(frame), index=frame.index, dtype="object")
+    used = {*spec.columns, *spec.where, *spec.outcome_columns}
+    export.ignored[table] = [str(c) for c in frame.columns if c not in used]
+    export.outcome_only[table] = [c for c in spec.outcome_columns if c in frame.columns]
+    export.absent[table] = absent
+    if failures:
+        export.rejected[table] = pd.concat(failures, ignore_index=True)
+    columns = {c: out.get(c, pd.Series(None, index=frame.index, dtype="object")) for c in contract}
+    return pd.DataFrame(columns, index=frame.index), frame[export.outcome_only[table]]
+
+
+def _outcome_notes(
+    table: str, spec: TableMapping, frame: pd.DataFrame, mapped: pd.DataFrame
+) -> list[str]:
+    """Status fields that say converted/lost where the lead has no time for it."""
+    notes = []
+    for column, outcome in spec.outcome_columns.items():
+        if column not in frame.columns:
+            continue
+        keys = normalized_keys(as_text(frame[column]))
+        for kind, time_column in (("converted", "converted_at"), ("lost", "lost_at")):
+            words = [normalize_key(v) for v in getattr(outcome, kind)]
+            if not words or time_column not in mapped:
+                continue
+            flagged = keys.isin(words)
+            count = int((flagged & mapped[time_column].isna()).sum())
+            if count:
+                notes.append(
+                    f"{count} {table} rows are {kind} by {column} but have no {time_column}: "
+                    f"without a time they count as {'never converted' if kind == 'converted' else 'still open'}"
+                )
+    return notes
+
+
+def _first_entries(stages: pd.DataFrame, stage: str) -> pd.Series:
+    """Each lead's first entry into ``stage`` (parsed times only), indexed by lead_id."""
+    times = stages["entered_at"]
+    if not isinstance(times.dtype, pd.DatetimeTZDtype):
+        times = pd.to_datetime(
+            times.where(times.map(lambda v: isinstance(v, pd.Timestamp))), utc=True
+        )
+    hits = stages.assign(entered_at=times)[stages["stage"].eq(stage) & times.notna()]
+    return hits.groupby("lead_id")["entered_at"].min()
+
+
+def map_export(mapping: Mapping, frames: dict[str, pd.DataFrame]) -> MappedExport:
+    """Applies ``mapping`` to export frames keyed by contract table; reports what it did.
+
+    Raises:
+        MappingError: a file for a table the mapping lacks, or a required column absent.
+    """
+    export = MappedExport(tables={})
+    outcome_frames = {}
+    for table in INPUT_TABLES:
+        if table not in frames:
+            continue
+        if table not in mapping.tables:
+            raise MappingError(f"the mapping has no {table!r} table for the {table} file")
+        export.tables[table], outcome_frames[table] = _map_table(
+            table, mapping.tables[table], frames[table], mapping.timezone, export
+        )
+    if "leads" not in export.tables:
+        raise MappingError("a leads file is required")
+    stages = export.tables.get("stage_history")
+    if stages is not None:
+        leads = export.tables["leads"]
+        for column, stage in mapping.outcomes_from_stage_history.items():
+            first = _first_entries(stages, stage)
+            fill = leads["lead_id"].map(first)
+            empty = leads[column].isna() & fill.notna()
+            leads[column] = _coalesce(leads[column], fill.astype("datetime64[us, UTC]"))
+            if empty.any():
+                export.notes.append(
+                    f"{int(empty.sum())} leads got {column} from their first '{stage}' stage entry"
+                )
+    for table, outcomes in outcome_frames.items():
+        spec = mapping.tables[table]
+        export.notes.extend(_outcome_notes(table, spec, outcomes, export.tables[table]))
+    return export
+
+
+def apply_mapping(mapping: Mapping, frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The contract-shaped raw tables for export frames keyed by table (see :func:`map_export`)."""
+    return map_export(mapping, frames).tables

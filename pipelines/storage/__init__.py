@@ -1,0 +1,51 @@
+"""Named tables behind one URI: a DuckDB file, a Parquet or CSV directory, or PostgreSQL.
+
+``open_store(uri)`` returns a :class:`Store`. Every write is atomic: a reader sees the old
+table or the new one, never a mix, and a process killed mid-write leaves the old one.
+
+URIs (SQLAlchemy-style: three slashes then a relative path, four for an absolute one):
+``duckdb:///data/leadscore.duckdb``, ``parquet:///data/crm``, ``csv:////tmp/crm``,
+``postgresql+psycopg://postgres@127.0.0.1:5432/test``.
+"""
+
+from pipelines.storage.base import (
+    DEFAULT_STORE,
+    Append,
+    Frames,
+    Part,
+    Replace,
+    Store,
+    StoreError,
+    StoreLocked,
+    TableNotFound,
+    check_name,
+    frames_of,
+)
+from pipelines.storage.files import write_atomically, write_frame_atomically
+from pipelines.storage.partitions import (
+    recover_partitions,
+    staging_dir,
+    swap_in_partitions,
+)
+from pipelines.storage.uri import open_store, store_uri
+
+__all__ = [
+    "DEFAULT_STORE",
+    "Append",
+    "Frames",
+    "Part",
+    "Replace",
+    "Store",
+    "StoreError",
+    "StoreLocked",
+    "TableNotFound",
+    "check_name",
+    "frames_of",
+    "open_store",
+    "recover_partitions",
+    "staging_dir",
+    "store_uri",
+    "swap_in_partitions",
+    "write_atomically",
+    "write_frame_atomically",
+]

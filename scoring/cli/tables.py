@@ -1,0 +1,20 @@
+"""Tables the commands print (rich renders them; piped output is not cut)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def evaluation_table(evaluation: Any) -> Any:
+    """The holdout metrics of every model as a rich table."""
+    from rich.table import Table
+
+    table = Table(title="Holdout evaluation (latest period)")
+    columns = ("roc_auc", "pr_auc", "brier", "log_loss", "ece", "lift_top10", "capture_top20")
+    headers = ("AUC", "PR AUC", "Brier", "log loss", "ECE", "lift@10%", "capture@20%")
+    table.add_column("model", no_wrap=True, min_width=11)
+    for header in headers:
+        table.add_column(header, justify="right")
+    for row in evaluation.to_dict(orient="records"):
+        table.add_row(row["model"], *(f"{row[c]:.4f}" for c in columns))
+    return table

@@ -1,0 +1,163 @@
+"""``leadscore train``, ``promote`` and ``models``: models in and out of the registry."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from scoring.cli.errors import EXIT_BAD_INPUT, EXIT_NO_CHAMPION, errors, fail
+from scoring.cli.options import (
+    AsOfOpt,
+    ConfigOpt,
+    EngineName,
+    EngineOpt,
+    FlatOpt,
+    ModelNameOpt,
+    SparkMasterOpt,
+    StoreOpt,
+    TrackingOpt,
+    console,
+    parse_date,
+    pick_engine,
+    use_tracking,
+)
+from scoring.cli.tables import evaluation_table
+
+NameOpt = Annotated[str, typer.Option("--name", help="Registered model name.")]
+
+
+def train(
+    store: StoreOpt = None,
+    config_dir: ConfigOpt = None,
+    tracking_uri: TrackingOpt = None,
+    as_of: AsOfOpt = None,
+    flat: FlatOpt = None,
+    label: Annotated[
+        str | None, typer.Option("--label", help="Flat mode: the outcome column (1/0, yes/no).")
+    ] = None,
+    id_column: Annotated[
+        str | None, typer.Option("--id", help="Flat mode: the column naming each row.")
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option("--exclude", help="Flat mode: a column to leave out (repeatable)."),
+    ] = None,
+    model_name: ModelNameOpt = None,
+    engine: EngineOpt = EngineName.embedded,
+    spark_master: SparkMasterOpt = None,
+) -> None:
+    """Train a conversion model on point-in-time snapshots, log it to MLflow, gate promotion.
+
+    With --flat FILE: train on one table with a --label column and no event history. With
+    --engine spark the snapshots' event features are computed on Spark; the model is still
+    fitted on this machine.
+    """
+    if flat is not None:
+        with errors():
+            from scoring.cli.flat import train_flat_command
+
+            tracking = use_tracking(store, tracking_uri)
+            train_flat_command(flat, label, id_column, exclude, model_name, config_dir, tracking)
+        return
+    if label or id_column or exclude or model_name:
+        fail("--label, --id, --exclude and --model-name go with --flat FILE", EXIT_BAD_INPUT)
+    with errors():
+        _train_point_in_time(store, config_dir, tracking_uri, as_of, engine, spark_master)
+
+
+def _train_point_in_time(
+    store: str | None,
+    config_dir: Any,
+    tracking_uri: str | None,
+    as_of: str | None,
+    engine_name: EngineName,
+    spark_master: str | None,
+) -> None:
+    from models import TrainConfig, train_model
+    from pipelines import FeaturesConfig, load_config
+    from pipelines.storage import open_store
+    from scoring.config import ScoringConfig
+
+    train_cfg = load_config(TrainConfig, "train", config_dir)
+    features_cfg = load_config(FeaturesConfig, "features", config_dir)
+    grades = load_config(ScoringConfig, "scoring", config_dir).grades
+    engine = pick_engine(engine_name, spark_master)
+    tracking = use_tracking(store, tracking_uri)
+    with console.status("reading and validating the CRM tables"):
+        tables = engine.training_tables(open_store(store))
+    if tables.rows_rejected:
+        console.print(
+            f"[yellow]{tables.rows_rejected} input rows fail the contract and are left out[/]"
+        )
+    with console.status(
+        "building snapshots, training, evaluating against baselines, logging to MLflow"
+    ):
+        result = train_model(
+            tables,
+            train_cfg,
+            features_cfg,
+            tracking,
+            parse_date(as_of),
+            grades,
+            engine.feature_builder(),
+        )
+    console.print(
+        f"trained {result.model_name} v{result.version} (run {result.run_id}); calibration: {result.calibration}\n"
+        f"rows: {result.fold_sizes}; holdout {result.folds.test_start.date()}..{result.folds.test_end.date()}"
+    )
+    console.print(evaluation_table(result.evaluation))
+    for row in result.leakage.itertuples():
+        verb = (
+            "[red]dropped[/]"
+            if row.action == "drop"
+            else "[yellow]check this is known before the outcome:[/]"
+        )
+        console.print(f"{verb} {row.feature} (AUC alone {row.auc:.3f})")
+    state = "promoted to [bold green]@champion[/]" if result.promoted else "[yellow]not promoted[/]"
+    console.print(f"{state}: {result.reason}\nMLflow: {tracking}")
+
+
+def promote(
+    version: Annotated[str, typer.Argument(help="Registered version to make @champion.")],
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why (recorded in the champion history).")
+    ],
+    store: StoreOpt = None,
+    tracking_uri: TrackingOpt = None,
+    name: NameOpt = "lead-conversion",
+) -> None:
+    """Force a version to @champion, bypassing the gate; the reason is recorded."""
+    with errors():
+        from models import set_champion
+
+        if not reason.strip():
+            fail("--reason must say why the gate is bypassed", EXIT_BAD_INPUT)
+        use_tracking(store, tracking_uri)
+        set_champion(name, version, f"forced: {reason.strip()}")
+        console.print(f"{name} v{version} is now @champion (forced: {reason.strip()})")
+
+
+def models(
+    store: StoreOpt = None,
+    tracking_uri: TrackingOpt = None,
+    name: NameOpt = "lead-conversion",
+) -> None:
+    """List registered model versions with holdout metrics, aliases and champion history."""
+    with errors():
+        from models import champion_history, list_versions
+
+        use_tracking(store, tracking_uri)
+        versions = list_versions(name)
+        if versions.empty:
+            fail(
+                f"no versions of model '{name}' registered; run `leadscore train`", EXIT_NO_CHAMPION
+            )
+        console.print(versions.to_string(index=False))
+        console.print("\nchampion history (who held @champion when):")
+        events = champion_history(name)
+        for event, after in zip(events, [*events[1:], None], strict=True):
+            until = after["at"][:19] if after else "now"
+            console.print(
+                f"  v{event['version']}: {event['at'][:19]} → {until}  ({event['reason']})"
+            )

@@ -1,0 +1,30 @@
+"""What reps and managers read: the ranked lists (CSV/HTML) and the pipeline health report.
+
+- ``lists``: the ranked list of a run, read back from the store;
+- ``export``: a rep's list as CSV or one sortable HTML page;
+- ``health`` and ``metrics``: funnel, velocity, scores-vs-outcomes and drift metrics;
+- ``render``, ``sections``, ``charts``, ``html``: the report page, its sections and charts.
+"""
+
+from scoring.reports.export import (
+    export_frame,
+    parse_bant,
+    parse_reasons,
+    render_export_html,
+    to_csv,
+)
+from scoring.reports.inputs import ReportInputs, current_features
+from scoring.reports.lists import read_lead_scores
+from scoring.reports.render import render_report
+
+__all__ = [
+    "ReportInputs",
+    "current_features",
+    "export_frame",
+    "parse_bant",
+    "parse_reasons",
+    "read_lead_scores",
+    "render_export_html",
+    "render_report",
+    "to_csv",
+]
