@@ -6,7 +6,8 @@
 """
 
 from models.config import LeakageSettings, PromotionSettings, TrainConfig
-from models.estimator import booster_of
+from models.errors import InsufficientDataError
+from models.estimator import booster_of, scoring_frames
 from models.grades import GradeThresholds, to_grade, to_score
 from models.registry import (
     CHAMPION,
@@ -21,7 +22,7 @@ from models.registry import (
     set_champion,
     tracking_uri,
 )
-from models.training import InsufficientDataError, TrainingResult, train_model
+from models.training import TrainingResult, train_model
 
 __all__ = [
     "CHAMPION",
@@ -34,6 +35,7 @@ __all__ = [
     "TrainConfig",
     "TrainingResult",
     "booster_of",
+    "scoring_frames",
     "champion_history",
     "configure",
     "get_champion",

@@ -105,12 +105,26 @@ class LeakageSettings(Frozen):
     drop_auc: float = Field(0.95, gt=0.5, le=1.0)
     drop_correlation: float = Field(0.95, gt=0, le=1.0)
     warn_auc: float = Field(0.80, gt=0.5, le=1.0, description="listed as 'check' in the report")
+    fill_outcome_min: float = Field(
+        0.9,
+        gt=0,
+        le=1.0,
+        description="fill-rate check: filled for this share of leads with the outcome ...",
+    )
+    fill_gap: float = Field(
+        0.3, gt=0, le=1.0, description="... and this much more often than for the others: dropped"
+    )
+    fill_warn_gap: float = Field(
+        0.15, gt=0, le=1.0, description="a smaller gap is listed as 'check'"
+    )
 
 
 class PromotionSettings(Frozen):
     """The gate: a challenger becomes @champion only when it beats it on the same holdout."""
 
-    min_auc_gain: float = Field(0.0, ge=0, description="AUC margin over the champion")
+    min_auc_gain: float = Field(
+        0.001, gt=0, description="AUC margin over the champion (strictly positive: a tie keeps it)"
+    )
     max_brier_increase: float = Field(0.0, ge=0, description="tolerated Brier increase")
 
 
@@ -127,6 +141,9 @@ class TrainConfig(Frozen):
     monotone_engagement: bool = Field(False, description="more engagement never lowers the score")
     leakage: LeakageSettings = LeakageSettings()
     promotion: PromotionSettings = PromotionSettings()
+    exclude: tuple[str, ...] = Field(
+        (), description="input columns never used (blanked at fit and predict); also --exclude"
+    )
     min_leads: int = Field(200, ge=1)
     min_conversions: int = Field(30, ge=1)
     families: tuple[str, ...] = (

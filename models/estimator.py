@@ -21,6 +21,7 @@ from sklearn.metrics import brier_score_loss
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from models.config import LeakageSettings, TrainConfig
+from models.exclusions import BlankColumns
 from models.leakage import leakage_report
 from pipelines import FeaturesConfig
 from pipelines.features import FAMILIES, StageFeatures
@@ -85,11 +86,15 @@ def build_classifier(train_cfg: TrainConfig) -> LGBMClassifier:
     )
 
 
-def build_pipeline(train_cfg: TrainConfig, features_cfg: FeaturesConfig) -> Pipeline:
-    """The unfitted pipeline: input check → feature families → leakage drop → LightGBM."""
+def build_pipeline(
+    train_cfg: TrainConfig, features_cfg: FeaturesConfig, excluded: tuple[str, ...] = ()
+) -> Pipeline:
+    """The unfitted pipeline: input check → blanked inputs → feature families → leakage
+    drop → LightGBM."""
     return Pipeline(
         [
             ("inputs", RequireColumns()),
+            ("blank", BlankColumns(excluded)),
             ("features", build_features(train_cfg, features_cfg)),
             ("select", DropFeatures()),
             ("model", build_classifier(train_cfg)),
@@ -181,13 +186,28 @@ def drop_leaking_features(
     Returns:
         The leakage report and the transformed training features.
     """
-    Xt_train = pipeline[:2].fit_transform(X_train, y_train)
+    Xt_train = features_step_of(pipeline).fit_transform(X_train, y_train)
     report = leakage_report(Xt_train, y_train, leak.drop_auc, leak.drop_correlation, leak.warn_auc)
     dropped = tuple(report.loc[report["action"] == "drop", "feature"])
     for name in dropped:
         log.warning("dropping feature %s: it predicts the label suspiciously well on its own", name)
     pipeline.set_params(select__columns=dropped)
     return report, Xt_train
+
+
+def features_step_of(pipeline: Pipeline) -> Pipeline:
+    """The steps up to and including ``features``: the features before the leakage drop
+    (qualification rules read them, so a dropped feature never breaks a rule)."""
+    names = [name for name, _ in pipeline.steps]
+    return pipeline[: names.index("features") + 1]
+
+
+def scoring_frames(pipeline: Pipeline, X: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The features of ``X`` before the leakage drop (for rules and reasons) and the
+    classifier's input after it."""
+    before = features_step_of(pipeline)
+    features = before.transform(X)
+    return features, pipeline[len(before.steps) : -1].transform(features)
 
 
 def booster_of(pipeline: Pipeline) -> LGBMClassifier:

@@ -19,14 +19,31 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> 
     return error / len(y)
 
 
+def top_share_positives(y: np.ndarray, p: np.ndarray, n: int) -> float:
+    """Expected positives among the ``n`` best-scored rows, ties shared evenly.
+
+    Rows tied with the n-th best score form one block; the block contributes its mean
+    label for each of its places inside the top ``n``. So the figure depends only on the
+    scores and labels, never on the order of the rows.
+    """
+    y = np.asarray(y, dtype="float64")
+    p = np.asarray(p, dtype="float64")
+    if n <= 0 or len(y) == 0:
+        return 0.0
+    cut = np.sort(p)[::-1][min(n, len(p)) - 1]
+    above = p > cut
+    tied = p == cut
+    places = min(n, len(p)) - int(above.sum())
+    return float(y[above].sum() + places * y[tied].mean())
+
+
 def lift_at(y: np.ndarray, p: np.ndarray, fraction: float) -> tuple[float, float]:
-    """(lift, capture) of the top ``fraction`` of leads by probability, ties by position."""
+    """(lift, capture) of the top ``fraction`` of leads by probability, ties shared evenly."""
     n = max(1, int(round(len(y) * fraction)))
-    top = np.argsort(-p, kind="stable")[:n]
     base = float(np.mean(y)) if len(y) else 0.0
-    rate = float(np.mean(y[top]))
-    lift = rate / base if base > 0 else float("nan")
-    capture = float(np.sum(y[top]) / np.sum(y)) if np.sum(y) > 0 else float("nan")
+    found = top_share_positives(y, p, n)
+    lift = (found / n) / base if base > 0 else float("nan")
+    capture = found / float(np.sum(y)) if np.sum(y) > 0 else float("nan")
     return lift, capture
 
 

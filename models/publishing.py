@@ -16,13 +16,22 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from lightgbm import LGBMClassifier
 
 from models.comparison import evaluation_table
 from models.config import PromotionSettings
 from models.estimator import booster_of
 from models.evaluation import classification_metrics, rate_by_group
 from models.grades import GradeThresholds, to_grade, to_score
-from models.registry import CHAMPION, NoChampionError, configure, get_champion, load_pipeline
+from models.registry import (
+    CHAMPION,
+    EVALUATED_ARTIFACT,
+    NoChampionError,
+    configure,
+    get_champion,
+    load_evaluated,
+    load_pipeline,
+)
 from models.registry import set_champion as crown
 
 log = logging.getLogger(__name__)
@@ -47,12 +56,16 @@ class Candidate:
         pipeline: the fitted (calibrated) pipeline, raw rows → probability.
         X_train: the training inputs (a sample becomes the drift reference).
         X_test, y_test: the holdout.
-        probabilities: holdout probabilities per model, ``lightgbm`` (the candidate) first,
-            then the baselines; the gate adds ``champion``.
+        probabilities: holdout probabilities per model (the candidate's under ``name``, and
+            the baselines'); the gate adds ``champion``.
         leakage: the leakage report of the training fold.
         sizes: rows per fold.
         personal: columns holding personal data: blanked in the input example, left out
             of the reference sample.
+        evaluated: the fit the holdout metrics belong to, when ``pipeline`` is a refit of
+            it on more data (:mod:`models.refit`); the gate compares evaluated fits.
+        name: which of ``probabilities`` is the candidate's (``lightgbm`` unless a
+            baseline won, in flat mode).
     """
 
     pipeline: Any
@@ -63,6 +76,17 @@ class Candidate:
     leakage: pd.DataFrame
     sizes: dict[str, int]
     personal: tuple[str, ...] = ()
+    evaluated: Any = None
+    name: str = "lightgbm"
+
+    @property
+    def scores(self) -> np.ndarray:
+        """The candidate's holdout probabilities."""
+        return self.probabilities[self.name]
+
+    @property
+    def evaluated_fit(self) -> Any:
+        return self.pipeline if self.evaluated is None else self.evaluated
 
 
 @dataclass
@@ -96,12 +120,18 @@ def should_promote(
 
 
 def champion_probabilities(name: str, X: pd.DataFrame) -> np.ndarray | None:
-    """The current champion's probabilities on this holdout, or None when there is none."""
+    """The current champion's probabilities on this holdout, or None when there is none.
+
+    Like is compared with like: a refitted champion was fitted on data up to its last
+    labelled date, which may include this holdout, so its evaluated fit (logged beside
+    it) is scored instead when there is one.
+    """
     try:
         champion = get_champion(name)
     except NoChampionError:
         return None
-    return load_pipeline(champion).predict_proba(X)[:, 1]
+    model = load_evaluated(champion) or load_pipeline(champion)
+    return model.predict_proba(X)[:, 1]
 
 
 def gate(name: str, candidate: Candidate, rules: PromotionSettings) -> tuple[bool, str, list[str]]:
@@ -115,7 +145,7 @@ def gate(name: str, candidate: Candidate, rules: PromotionSettings) -> tuple[boo
     except (ValueError, KeyError) as err:
         note = f"the current champion cannot score this table ({err}); it is kept"
         return False, "gate failed: the champion could not be compared on this holdout", [note]
-    challenger = classification_metrics(candidate.y_test, candidate.probabilities["lightgbm"])
+    challenger = classification_metrics(candidate.y_test, candidate.scores)
     if champion_p is None:
         return (*should_promote(challenger, None, rules), [])
     candidate.probabilities["champion"] = champion_p
@@ -155,7 +185,8 @@ def publish(
 
     configure(tracking)
     promoted, reason, notes = gate(name, candidate, rules)
-    y, p = candidate.y_test, candidate.probabilities["lightgbm"]
+    y, p = candidate.y_test, candidate.scores
+    tags = (tags or {}) | {"refit": str(candidate.evaluated is not None).lower()}
     table = evaluation_table(y, candidate.probabilities)
     metrics = classification_metrics(y, p)
     by_grade = rate_by_group(y, grade_labels(p, grades or GradeThresholds()))
@@ -163,7 +194,7 @@ def publish(
     X_test, pipeline = candidate.X_test, candidate.pipeline
     with mlflow.start_run() as run:
         mlflow.log_params(params)
-        log_evaluation(metrics, candidate.sizes, table)
+        log_evaluation(metrics, candidate.sizes, table, candidate.name)
         _log_artifacts(candidate, table, by_grade, reference)
         info = mlflow.sklearn.log_model(
             pipeline,
@@ -176,29 +207,45 @@ def publish(
             pip_requirements=requirements(),
         )
         version = str(info.registered_model_version)
-        mlflow.set_tags((tags or {}) | {"promoted": str(promoted).lower(), "gate": reason})
+        if candidate.evaluated is not None:
+            _log_evaluated(candidate.evaluated)
+        mlflow.set_tags(tags | {"promoted": str(promoted).lower(), "gate": reason})
     if promoted:
         crown(name, version, reason)
     log.info("registered %s version %s (%s=%s)", name, version, CHAMPION, promoted)
     return Published(run.info.run_id, version, metrics, table, promoted, reason, notes)
 
 
+def _log_evaluated(pipeline: Any) -> None:
+    """The evaluated fit, as a run artifact the gate can load later (not registered)."""
+    import mlflow
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / EVALUATED_ARTIFACT
+        mlflow.sklearn.save_model(pipeline, path, serialization_format="cloudpickle")
+        mlflow.log_artifacts(str(path), EVALUATED_ARTIFACT)
+
+
 def _reference(candidate: Candidate, seed: int) -> pd.DataFrame:
-    """A sample of the training population (inputs and probability), for drift (PSI)."""
-    X = candidate.X_train
+    """The reference population for drift (PSI): the latest labelled snapshots (the test
+    fold: leads open at recent dates, as a scoring run sees them), their model inputs and
+    the served model's probability."""
+    X = candidate.X_test
     reference = X.sample(min(REFERENCE_ROWS, len(X)), random_state=seed)
     reference = reference.assign(probability=candidate.pipeline.predict_proba(reference)[:, 1])
     return reference.drop(columns=list(candidate.personal))
 
 
-def log_evaluation(metrics: dict[str, float], sizes: dict[str, int], table: pd.DataFrame) -> None:
+def log_evaluation(
+    metrics: dict[str, float], sizes: dict[str, int], table: pd.DataFrame, name: str = "lightgbm"
+) -> None:
     """Logs the holdout metrics, fold sizes and every other model's metrics to the active run."""
     import mlflow
 
     mlflow.log_metrics({f"test_{k}": v for k, v in metrics.items() if np.isfinite(v)})
     mlflow.log_metrics({f"rows_{k}": v for k, v in sizes.items()})
     for row in table.to_dict(orient="records"):
-        if row["model"] != "lightgbm":
+        if row["model"] != name:
             others = {
                 f"{row['model']}_test_{k}": v
                 for k, v in row.items()
@@ -227,16 +274,17 @@ def _log_artifacts(
     )
 
     y, probabilities, pipeline = candidate.y_test, candidate.probabilities, candidate.pipeline
-    booster = booster_of(pipeline)
-    Xt = pipeline[:-1].transform(candidate.X_test)
     figures = {
         "calibration.png": calibration_curve_figure(y, probabilities),
         "gains_lift.png": gains_lift_figure(y, probabilities),
-        "score_distribution.png": score_distribution_figure(y, probabilities["lightgbm"]),
-        "feature_importance.png": feature_importance_figure(
-            gain_importance(booster), mean_abs_contributions(booster, Xt)
-        ),
+        "score_distribution.png": score_distribution_figure(y, candidate.scores),
     }
+    booster = booster_of(pipeline)
+    if isinstance(booster, LGBMClassifier):  # a baseline may win in flat mode
+        Xt = pipeline[:-1].transform(candidate.X_test)
+        figures["feature_importance.png"] = feature_importance_figure(
+            gain_importance(booster), mean_abs_contributions(booster, Xt)
+        )
     with tempfile.TemporaryDirectory() as tmp:
         for name, figure in figures.items():
             figure.savefig(Path(tmp) / name, dpi=110, bbox_inches="tight")

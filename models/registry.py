@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 CHAMPION = "champion"
+EVALUATED_ARTIFACT = "evaluated_model"
 EXPERIMENT = "leadscore"
 
 
@@ -147,6 +148,19 @@ def load_pipeline(ref: ChampionRef) -> Any:
     import mlflow
 
     return mlflow.sklearn.load_model(ref.uri)
+
+
+def load_evaluated(ref: ChampionRef) -> Any | None:
+    """The evaluated fit logged beside a refitted version (None for a version without one)."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    if ref.run_id is None:
+        return None
+    try:
+        return mlflow.sklearn.load_model(f"runs:/{ref.run_id}/{EVALUATED_ARTIFACT}")
+    except (MlflowException, OSError):
+        return None
 
 
 def load_reference(name: str) -> pd.DataFrame | None:

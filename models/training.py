@@ -16,16 +16,19 @@ import pandas as pd
 
 from models.baselines import build_baselines
 from models.config import TrainConfig
+from models.errors import InsufficientDataError
 from models.estimator import (
     build_pipeline,
     drop_leaking_features,
     fit_calibrated,
     monotone_constraints,
 )
+from models.exclusions import blanking, feature_sources, inputs_of, model_input_columns
 from models.grades import GradeThresholds
 from models.publishing import Candidate, flatten, publish
-from models.splits import TimeFolds, assign_folds, plan_folds
-from pipelines import FeaturesConfig, TrainingTables
+from models.refit import Refit, refit_on_all
+from models.splits import FOLDS, TimeFolds, assign_folds, choose_folds
+from pipelines import FeaturesConfig, TrainingTables, fill_rate_report, leaking_columns
 from pipelines.features import (
     FeatureBuilder,
     build_feature_frame,
@@ -37,10 +40,6 @@ from pipelines.features import (
 )
 
 log = logging.getLogger(__name__)
-
-
-class InsufficientDataError(ValueError):
-    """Too few leads or conversions to train a trustworthy model."""
 
 
 @dataclass
@@ -56,6 +55,10 @@ class TrainingResult:
     evaluation: pd.DataFrame = field(default_factory=pd.DataFrame)
     leakage: pd.DataFrame = field(default_factory=pd.DataFrame)
     reason: str = ""
+    fold_counts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    fill_rates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    excluded: tuple[str, ...] = ()
+    trained_through: pd.Timestamp | None = None
 
 
 def build_training_frame(
@@ -78,8 +81,8 @@ def build_training_frame(
             f"no snapshot date fits between {first.date()} and {last_labelled.date()}: "
             f"the history must be longer than warm-up + horizon ({horizon} days)"
         )
-    folds = plan_folds(dates[-1], horizon, train_cfg.split)
     snapshots = build_snapshots(tables.leads, dates, horizon)
+    folds = choose_folds(snapshots, dates, horizon, train_cfg)
     snapshots["fold"] = assign_folds(snapshots["snapshot_at"], folds).to_numpy()
     snapshots = snapshots[snapshots["fold"] != "purged"]
     caps: dict[str, int | None] = {
@@ -121,13 +124,15 @@ def fit_lightgbm(
     X_cal: pd.DataFrame | None,
     y_cal: np.ndarray | None,
     sample_weight: np.ndarray | None = None,
+    excluded: tuple[str, ...] = (),
 ) -> tuple[Any, str, pd.DataFrame]:
     """Leakage check on the training fold, then the calibrated LightGBM pipeline.
 
-    ``sample_weight`` (from down-sampled negatives) weighs the training rows in LightGBM's
-    fit; the calibration fold is unweighted and unsampled.
+    ``excluded`` model-input columns are blanked at fit and at predict. ``sample_weight``
+    (from down-sampled negatives) weighs the training rows in LightGBM's fit; the
+    calibration fold is unweighted and unsampled.
     """
-    pipeline = build_pipeline(train_cfg, features_cfg)
+    pipeline = build_pipeline(train_cfg, features_cfg, excluded)
     report, Xt_train = drop_leaking_features(pipeline, X_train, y_train, train_cfg.leakage)
     if train_cfg.monotone_engagement:
         dropped = set(pipeline.named_steps["select"].columns)
@@ -139,6 +144,109 @@ def fit_lightgbm(
     return fitted, method, report
 
 
+@dataclass
+class Folds:
+    """The labelled frame split by fold, as model input."""
+
+    frame: pd.DataFrame
+    X: dict[str, pd.DataFrame]
+    y: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> Folds:
+        X, y = {}, {}
+        for name in FOLDS:
+            part = frame[frame["fold"] == name]
+            X[name], y[name] = model_input(part), part["label"].to_numpy()
+        return cls(frame, X, y)
+
+    def weights(self, fold: str) -> np.ndarray | None:
+        part = self.frame[self.frame["fold"] == fold]
+        return part["sample_weight"].to_numpy() if "sample_weight" in part else None
+
+    def counts(self) -> pd.DataFrame:
+        """Per fold: first and last snapshot date, rows, leads and conversions."""
+        rows = []
+        for name in FOLDS:
+            part = self.frame[self.frame["fold"] == name]
+            rows.append(
+                {
+                    "fold": name,
+                    "first": part["snapshot_at"].min(),
+                    "last": part["snapshot_at"].max(),
+                    "rows": len(part),
+                    "leads": int(part["lead_id"].nunique()),
+                    "conversions": int(part["label"].sum()),
+                }
+            )
+        return pd.DataFrame(rows).set_index("fold")
+
+
+def excluded_inputs(
+    names: tuple[str, ...], fills: pd.DataFrame, columns: pd.Index
+) -> tuple[str, ...]:
+    """Model-input columns to blank: ``--exclude`` names, then the fill-rate leaks."""
+    leaking = [c for c in leaking_columns(fills) if c not in names]
+    for column in leaking:
+        log.warning("excluding %s: it is filled in when leads close (fill-rate check)", column)
+    return model_input_columns([*names, *leaking], columns)
+
+
+def fit_baselines(
+    train_cfg: TrainConfig,
+    features_cfg: FeaturesConfig,
+    folds: Folds,
+    blank: tuple[str, ...],
+) -> dict[str, np.ndarray]:
+    """Holdout probabilities of the calibrated baselines, which never see ``blank``."""
+    X, y = folds.X, folds.y
+    X_cal, y_cal = (X["calibration"], y["calibration"]) if len(y["calibration"]) else (None, None)
+    out = {}
+    baselines = build_baselines(train_cfg.baselines, features_cfg, train_cfg.families)
+    for name, baseline in baselines.items():
+        fitted, _ = fit_calibrated(
+            blanking(baseline, blank), X["train"], y["train"], X_cal, y_cal, train_cfg.calibration
+        )
+        out[name] = fitted.predict_proba(X["test"])[:, 1]
+    return out
+
+
+def baseline_blanks(
+    pipeline: Any, X_train: pd.DataFrame, excluded: tuple[str, ...]
+) -> tuple[str, ...]:
+    """``excluded`` and the inputs of the features the leakage check dropped."""
+    dropped = tuple(pipeline.named_steps["select"].columns)
+    if not dropped:
+        return excluded
+    before = pipeline[: pipeline.steps.index(("features", pipeline.named_steps["features"]))]
+    sources = feature_sources(pipeline.named_steps["features"], before.transform(X_train))
+    return tuple(dict.fromkeys([*excluded, *inputs_of(dropped, sources)]))
+
+
+def evaluate_lightgbm(
+    train_cfg: TrainConfig, features_cfg: FeaturesConfig, folds: Folds, excluded: tuple[str, ...]
+) -> tuple[Any, str, pd.DataFrame, dict[str, np.ndarray]]:
+    """LightGBM fitted on the training fold, calibrated, and scored on the holdout beside
+    the baselines: (pipeline, calibration method, leakage report, probabilities)."""
+    X, y = folds.X, folds.y
+    log.info("training on %d rows (%d conversions)", len(y["train"]), int(y["train"].sum()))
+    X_cal, y_cal = (X["calibration"], y["calibration"]) if len(y["calibration"]) else (None, None)
+    pipeline, method, report = fit_lightgbm(
+        train_cfg,
+        features_cfg,
+        X["train"],
+        y["train"],
+        X_cal,
+        y_cal,
+        folds.weights("train"),
+        excluded,
+    )
+    probabilities = {"lightgbm": pipeline.predict_proba(X["test"])[:, 1]}
+    blank = baseline_blanks(pipeline, X["train"], excluded)
+    probabilities |= fit_baselines(train_cfg, features_cfg, folds, blank)
+    return pipeline, method, report, probabilities
+
+
 def train_model(
     tables: TrainingTables,
     train_cfg: TrainConfig,
@@ -148,58 +256,89 @@ def train_model(
     grades: GradeThresholds | None = None,
     build_features: FeatureBuilder = build_feature_frame,
 ) -> TrainingResult:
-    """Trains, evaluates against baselines and the champion, logs to MLflow, registers, gates.
+    """Trains, evaluates against baselines and the champion, refits on every labelled
+    snapshot, logs to MLflow, registers the refit and gates it.
 
     ``build_features`` computes the feature frame of the snapshots (default: DuckDB, here).
     """
-    frame, folds = build_training_frame(tables, train_cfg, features_cfg, as_of, build_features)
-    train = frame[frame["fold"] == "train"]
-    check_enough_data(train, train_cfg)
-    cal = frame[frame["fold"] == "calibration"]
-    test = frame[frame["fold"] == "test"]
-    if test.empty or test["label"].nunique() < 2:
+    frame, time_folds = build_training_frame(tables, train_cfg, features_cfg, as_of, build_features)
+    folds = Folds.of(frame)
+    check_enough_data(frame[frame["fold"] == "train"], train_cfg)
+    if len(folds.y["test"]) == 0 or len(np.unique(folds.y["test"])) < 2:
         raise InsufficientDataError(
             "the test period has no conversions or no leads; cannot evaluate"
         )
-    X_train, y_train = model_input(train), train["label"].to_numpy()
-    weights = train["sample_weight"].to_numpy() if "sample_weight" in train else None
-    X_cal, y_cal = (model_input(cal), cal["label"].to_numpy()) if len(cal) else (None, None)
-    X_test, y_test = model_input(test), test["label"].to_numpy()
-    log.info("training on %d rows (%d conversions)", len(train), int(y_train.sum()))
-    pipeline, method, report = fit_lightgbm(
-        train_cfg, features_cfg, X_train, y_train, X_cal, y_cal, weights
+    leak = train_cfg.leakage
+    fills = fill_rate_report(tables.leads, leak.fill_outcome_min, leak.fill_gap, leak.fill_warn_gap)
+    excluded = excluded_inputs(train_cfg.exclude, fills, folds.X["train"].columns)
+    pipeline, method, report, probabilities = evaluate_lightgbm(
+        train_cfg, features_cfg, folds, excluded
     )
-    probabilities = {"lightgbm": pipeline.predict_proba(X_test)[:, 1]}
-    for name, baseline in build_baselines(
-        train_cfg.baselines, features_cfg, train_cfg.families
-    ).items():
-        fitted, _ = fit_calibrated(baseline, X_train, y_train, X_cal, y_cal, train_cfg.calibration)
-        probabilities[name] = fitted.predict_proba(X_test)[:, 1]
-    sizes = {name: int((frame["fold"] == name).sum()) for name in ("train", "calibration", "test")}
-    candidate = Candidate(pipeline, X_train, X_test, y_test, probabilities, report, sizes)
-    params = flatten("train", train_cfg.model_dump()) | flatten(
-        "features", features_cfg.model_dump()
+    refit = _refit(pipeline, frame, method)
+    sizes = {name: len(folds.y[name]) for name in FOLDS}
+    candidate = Candidate(
+        refit.pipeline,
+        folds.X["train"],
+        folds.X["test"],
+        folds.y["test"],
+        probabilities,
+        report,
+        sizes,
+        evaluated=pipeline,
     )
-    params |= {f"fold.{k}": v for k, v in folds.describe().items()} | {"calibration_method": method}
+    params = _params(train_cfg, features_cfg, time_folds) | {
+        "calibration_method": method,
+        "excluded_inputs": ", ".join(excluded) or "-",
+    }
+    tags = {"trained_through": refit.trained_through.date().isoformat()}
     published = publish(
         candidate,
         train_cfg.model_name,
         tracking,
         train_cfg.promotion,
         params,
-        grades=grades,
-        seed=train_cfg.seed,
+        tags,
+        grades,
+        train_cfg.seed,
     )
     return TrainingResult(
         published.run_id,
         train_cfg.model_name,
         published.version,
         published.metrics,
-        folds,
+        time_folds,
         method,
         published.promoted,
         sizes,
         published.evaluation,
         report,
         published.reason,
+        fold_counts=folds.counts(),
+        fill_rates=fills,
+        excluded=excluded,
+        trained_through=refit.trained_through,
+    )
+
+
+def _params(
+    train_cfg: TrainConfig, features_cfg: FeaturesConfig, folds: TimeFolds
+) -> dict[str, Any]:
+    """The run's parameters: the resolved configs and the folds."""
+    params = flatten("train", train_cfg.model_dump()) | flatten(
+        "features", features_cfg.model_dump()
+    )
+    return params | {f"fold.{k}": v for k, v in folds.describe().items()}
+
+
+def _refit(pipeline: Any, frame: pd.DataFrame, method: str) -> Refit:
+    """The evaluated pipeline fitted again on every labelled snapshot (:mod:`models.refit`)."""
+    weights = frame["sample_weight"].fillna(1.0).to_numpy() if "sample_weight" in frame else None
+    return refit_on_all(
+        pipeline,
+        model_input(frame),
+        frame["label"].to_numpy(),
+        frame["snapshot_at"],
+        frame["fold"] != "train",
+        method,
+        weights,
     )

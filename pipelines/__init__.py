@@ -41,6 +41,12 @@ from pipelines.contracts import (
     to_utc,
     validate_table,
 )
+from pipelines.fill_rates import (
+    FAMILY_OF_COLUMN,
+    fill_rate_report,
+    fill_rate_report_flat,
+    leaking_columns,
+)
 from pipelines.inputs import (
     CrmTables,
     TrainingTables,
@@ -52,6 +58,10 @@ from pipelines.inputs import (
 from pipelines.timestamps import utc, utc_times
 
 __all__ = [
+    "FAMILY_OF_COLUMN",
+    "fill_rate_report",
+    "fill_rate_report_flat",
+    "leaking_columns",
     "ACTIVITY_TYPES",
     "BOOLEAN_COLUMNS",
     "ConfigError",

@@ -1,7 +1,8 @@
 """Scoring a flat table with a flat-mode model: a ranked list with reasons in words.
 
-Reasons come from LightGBM's per-row contributions (``pred_contrib``, as in the main path),
-summed per source column and phrased as ``column: value``. Columns named like an e-mail
+Reasons come from the champion's exact per-row contributions (TreeSHAP for LightGBM, the
+linear terms of logistic regression, log-likelihood ratios of naive Bayes), summed per source
+column and phrased as ``column: value``. Columns named like an e-mail
 address or a phone number are only ever said to be given or missing; no input value other
 than the row id reaches the output.
 """
@@ -13,9 +14,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from models import GradeThresholds, booster_of, to_grade, to_score
-from models.flat import FlatFeatures, clean_values, flat_input
-from scoring.explain import contributions
+from models import GradeThresholds, to_grade, to_score
+from models.flat import FlatFeatures, clean_values, flat_contributions, flat_features_of, flat_input
 
 FLAT_SCORE_COLUMNS = (
     "lead_id",
@@ -93,11 +93,9 @@ def score_flat(
 ) -> pd.DataFrame:
     """Probability, score, grade, rank (1 = best; ties by id) and reasons for every row."""
     X = flat_input(frame)
-    transform, model = pipeline[:-1], pipeline[-1]  # type: ignore[index]
-    Xt = transform.transform(X)
-    probability = model.predict_proba(Xt)[:, 1]
-    contrib = contributions(booster_of(pipeline).booster_, Xt)  # type: ignore[arg-type]
-    features = pipeline.named_steps["features"]  # type: ignore[attr-defined]
+    probability = pipeline.predict_proba(X)[:, 1]  # type: ignore[attr-defined]
+    _, contrib = flat_contributions(pipeline, X)  # type: ignore[arg-type]
+    features = flat_features_of(pipeline)  # type: ignore[arg-type]
     score = to_score(probability)
     scored = pd.DataFrame(
         {

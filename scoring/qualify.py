@@ -6,13 +6,18 @@ Rules are pandas expressions (``DataFrame.eval``) over the transformed feature c
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
+import re
 
 import numpy as np
 import pandas as pd
 
 from pipelines import ConfigError
 from scoring.config import BantRules, QualificationRule, TrendSettings
+
+log = logging.getLogger(__name__)
 
 # When this feature says the field was not given, the BANT item is unknown (null).
 BANT_UNKNOWN_WHEN = {
@@ -23,21 +28,50 @@ BANT_UNKNOWN_WHEN = {
 }
 
 
+FEATURE_PREFIXES = ("bant_", "fit_", "eng_", "stage_", "attr_")
+_MISSING_NAME = re.compile(r"name '(?P<name>[^']+)' is not defined")
+
+
+class RuleSkipped(Exception):
+    """A rule reads a feature the model does not have (its family is off, or dropped)."""
+
+
 def _evaluate(frame: pd.DataFrame, expression: str) -> pd.Series:
     try:
         result = frame.eval(expression, engine="python")
-    except (NameError, KeyError, SyntaxError, TypeError, ValueError) as err:
-        known = "score, grade, bant_met and the bant_/fit_/eng_/stage_ features"
-        raise ConfigError(f"scoring rule {expression!r}: {err} (rules may use {known})") from None
+    except NameError as err:
+        found = _MISSING_NAME.search(str(err))
+        if found and found["name"].startswith(FEATURE_PREFIXES):
+            raise RuleSkipped(found["name"]) from None
+        raise _config_error(expression, err) from None
+    except (KeyError, SyntaxError, TypeError, ValueError) as err:
+        raise _config_error(expression, err) from None
     return pd.Series(np.asarray(result, dtype=bool), index=frame.index)
 
 
+def _config_error(expression: str, err: Exception) -> ConfigError:
+    known = "score, grade, bant_met and the bant_/fit_/eng_/stage_ features"
+    return ConfigError(f"scoring rule {expression!r}: {err} (rules may use {known})")
+
+
+@functools.cache
+def _warn_skipped(rule: str, feature: str) -> None:
+    """Once per process and rule: the rule is skipped, never a crash."""
+    log.warning("scoring rule %s skipped: the model has no feature %s", rule, feature)
+
+
 def bant_checklist(Xt: pd.DataFrame, rules: BantRules) -> pd.DataFrame:
-    """True / False / None per BANT item and lead (None when the lead never said)."""
+    """True / False / None per BANT item and lead (None when the lead never said, or when
+    the item's rule reads a feature the model lacks: that rule is skipped with a warning)."""
     out = {}
     for item, expression in rules.model_dump().items():
-        met = _evaluate(Xt, expression)
-        unknown = _evaluate(Xt, BANT_UNKNOWN_WHEN[item])
+        try:
+            met = _evaluate(Xt, expression)
+            unknown = _evaluate(Xt, BANT_UNKNOWN_WHEN[item])
+        except RuleSkipped as skipped:
+            _warn_skipped(f"bant.{item}", str(skipped))
+            out[item] = pd.Series(None, index=Xt.index, dtype=object)
+            continue
         out[item] = met.astype(object).where(~unknown, None)
     return pd.DataFrame(out, index=Xt.index)
 
@@ -47,10 +81,17 @@ def bant_json(checklist: pd.DataFrame) -> list[str]:
 
 
 def qualify(frame: pd.DataFrame, rules: tuple[QualificationRule, ...], default: str) -> np.ndarray:
-    """The first rule that matches names the qualification; ``default`` when none does."""
+    """The first rule that matches names the qualification; ``default`` when none does.
+
+    A rule reading a feature the model lacks is skipped (one warning), never a crash.
+    """
     decided = np.full(len(frame), None, dtype=object)
     for rule in rules:
-        hit = _evaluate(frame, rule.when).to_numpy() & (decided == None)  # noqa: E711
+        try:
+            hit = _evaluate(frame, rule.when).to_numpy() & (decided == None)  # noqa: E711
+        except RuleSkipped as skipped:
+            _warn_skipped(f"qualification.{rule.name}", str(skipped))
+            continue
         decided[hit] = rule.name
     decided[decided == None] = default  # noqa: E711
     return decided

@@ -30,7 +30,6 @@ from pydantic import Field
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 from sklearn.naive_bayes import CategoricalNB
 from sklearn.pipeline import Pipeline
@@ -39,6 +38,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEnc
 from models.baselines import shift_codes
 from models.config import TrainConfig
 from models.estimator import DropFeatures, RequireColumns, build_classifier
+from models.linear import CenteredLogistic
 from pipelines import FeaturesConfig, Frozen
 
 OTHER = "(other)"
@@ -294,7 +294,7 @@ def build_flat_baselines(
                     transform="pandas"
                 ),
             ),
-            ("model", LogisticRegression(C=bl.logistic_c, max_iter=bl.logistic_max_iter)),
+            ("model", CenteredLogistic(C=bl.logistic_c, max_iter=bl.logistic_max_iter)),
         ]
     )
     baselines = {"logistic": logistic}

@@ -230,5 +230,3 @@ def load_mapping(name_or_path: str | Path, directory: str | Path | None = None) 
         key = ".".join(str(p) for p in first["loc"] if p not in _UNION_TAGS)
         message = str(first["msg"]).removeprefix("Value error, ")
         raise MappingError(f"{path}: {key + ': ' if key else ''}{message}") from None
-
-

@@ -2,12 +2,12 @@
 the event features in Spark SQL. pyspark is optional and imported only inside functions.
 """
 
+from pipelines.spark.checks import contract_schema, spark_type
 from pipelines.spark.features import (
     build_feature_frame_spark,
     event_features_spark,
     to_pandas_events,
 )
-from pipelines.spark.checks import contract_schema, spark_type
 from pipelines.spark.inputs import (
     SparkCrmTables,
     SparkEventTables,

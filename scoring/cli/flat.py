@@ -41,8 +41,10 @@ def train_flat_command(
     model_name: str | None,
     config_dir: Path | None,
     tracking: str,
+    time_column: str | None = None,
+    ordered: bool = False,
 ) -> None:
-    """Reads the table, trains, prints the split, the leakage report and the evaluation."""
+    """Reads the table, trains, prints the split, the leakage checks and the evaluation."""
     from models import TrainConfig
     from models.flat import FlatConfig, FlatInputError, prepare_flat, train_flat
     from pipelines import load_config
@@ -50,29 +52,67 @@ def train_flat_command(
 
     if not label:
         fail("--flat needs --label COLUMN (the outcome: 1/0, true/false or yes/no)", EXIT_BAD_INPUT)
+    if time_column and ordered:
+        fail("--time-column and --ordered: give one (a time column, or rows already in order)")
     train_cfg = load_config(TrainConfig, "train", config_dir)
     cfg = load_config(FlatConfig, "flat", config_dir)
     grades = load_config(ScoringConfig, "scoring", config_dir).grades
     frame = _read_table(path)
     try:
-        data = prepare_flat(frame, label, id_column, tuple(exclude or ()), cfg.pii_pattern)
+        data = prepare_flat(
+            frame, label, id_column, tuple(exclude or ()), cfg.pii_pattern, time_column, ordered
+        )
     except FlatInputError as err:
         fail(str(err), EXIT_BAD_INPUT)
-    console.print(
-        f"[bold yellow]NOT point-in-time:[/] a random split; time cannot protect against "
-        f"leakage here\nread {len(frame):,} rows from {path.name}; label {label!r} "
-        f"({data.y.mean():.1%} positive); {data.rows_without_label:,} rows without a label left out",
-        highlight=False,
-    )
-    with console.status("training, evaluating against baselines, logging to MLflow"):
+    _print_input(path, frame, data, label)
+    with console.status("training LightGBM and the baselines, logging to MLflow"):
         result = train_flat(data, cfg, train_cfg, tracking, model_name, grades)
     _print_columns(result.kinds, data, console)
     sizes = result.sizes
     console.print(
-        f"split (stratified by the label, seed {train_cfg.seed}): train {sizes['train']:,} / "
-        f"calibration {sizes['calibration']:,} / test {sizes['test']:,}; calibration: {result.calibration}"
+        f"split {result.split}: train {sizes['train']:,} / calibration "
+        f"{sizes['calibration']:,} / test {sizes['test']:,}; calibration: {result.calibration}",
+        highlight=False,
     )
+    _print_leakage(result, train_cfg)
+    table = evaluation_table(result.evaluation)
+    table.title = f"Holdout evaluation (split {result.split})"
+    console.print(table)
+    for note in result.notes[1:]:
+        console.print(note, highlight=False)
+    state = "promoted to [bold green]@champion[/]" if result.promoted else "[yellow]not promoted[/]"
+    console.print(
+        f"trained {result.model_name} v{result.version} ({result.winner}; run {result.run_id}); "
+        f"{state}: {result.reason}\nMLflow: {tracking}"
+    )
+
+
+def _print_input(path: Path, frame: Any, data: Any, label: str) -> None:
+    if data.order is None:
+        console.print(
+            "[bold yellow]NOT point-in-time:[/] a random split; time cannot protect against "
+            "leakage here (rows in time order? use --ordered or --time-column)"
+        )
+    without_time = (
+        f"; {data.rows_without_time:,} without a readable time" if data.time_column else ""
+    )
+    console.print(
+        f"read {len(frame):,} rows from {path.name}; label {label!r} "
+        f"({data.y.mean():.1%} positive); {data.rows_without_label:,} rows without a label"
+        f"{without_time} left out",
+        highlight=False,
+    )
+
+
+def _print_leakage(result: Any, train_cfg: Any) -> None:
     leak = train_cfg.leakage
+    for row in result.fill_rates[result.fill_rates["action"] != "ok"].itertuples():
+        verb = "[red]left out[/]" if row.action == "drop" else "[yellow]check[/]"
+        console.print(
+            f"  {verb} {row.column}: filled for {row.fill_outcome:.0%} of positive rows, "
+            f"{row.fill_other:.0%} of the others (filled only with the outcome?)",
+            highlight=False,
+        )
     console.print(
         f"leakage report (single-column AUC on the training rows; check ≥ {leak.warn_auc}, "
         f"drop ≥ {leak.drop_auc}):" + ("" if len(result.leakage) else " nothing flagged")
@@ -84,16 +124,6 @@ def train_flat_command(
             else "[yellow]check this is known before the outcome:[/]"
         )
         console.print(f"  {verb} {row.column} (AUC alone {row.auc:.3f})")
-    table = evaluation_table(result.evaluation)
-    table.title = "Holdout evaluation (random stratified split, NOT point-in-time)"
-    console.print(table)
-    for note in result.notes[1:]:
-        console.print(note, highlight=False)
-    state = "promoted to [bold green]@champion[/]" if result.promoted else "[yellow]not promoted[/]"
-    console.print(
-        f"trained {result.model_name} v{result.version} (run {result.run_id}); {state}: "
-        f"{result.reason}\nMLflow: {tracking}"
-    )
 
 
 def _print_columns(kinds: dict[str, str], data: Any, console: Any) -> None:

@@ -18,3 +18,20 @@ def evaluation_table(evaluation: Any) -> Any:
     for row in evaluation.to_dict(orient="records"):
         table.add_row(row["model"], *(f"{row[c]:.4f}" for c in columns))
     return table
+
+
+def fold_table(counts: Any, folds: Any) -> Any:
+    """The time folds: dates, rows, leads and conversions of each, and the purge gap."""
+    from rich.table import Table
+
+    table = Table(title=f"Time folds (purge gap {folds.purge_days} days)")
+    for header in ("fold", "snapshot dates", "rows", "leads", "conversions"):
+        table.add_column(
+            header, justify="left" if header in ("fold", "snapshot dates") else "right"
+        )
+    for name, row in counts.iterrows():
+        dates = "-" if row["rows"] == 0 else f"{row['first'].date()} .. {row['last'].date()}"
+        table.add_row(
+            str(name), dates, f"{row['rows']:,}", f"{row['leads']:,}", f"{row['conversions']:,}"
+        )
+    return table

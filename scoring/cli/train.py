@@ -22,7 +22,7 @@ from scoring.cli.options import (
     pick_engine,
     use_tracking,
 )
-from scoring.cli.tables import evaluation_table
+from scoring.cli.tables import evaluation_table, fold_table
 
 NameOpt = Annotated[str, typer.Option("--name", help="Registered model name.")]
 
@@ -41,9 +41,19 @@ def train(
     ] = None,
     exclude: Annotated[
         list[str] | None,
-        typer.Option("--exclude", help="Flat mode: a column to leave out (repeatable)."),
+        typer.Option("--exclude", help="An input column the model must not use (repeatable)."),
     ] = None,
     model_name: ModelNameOpt = None,
+    time_column: Annotated[
+        str | None,
+        typer.Option(
+            "--time-column", help="Flat mode: split by this time column (earliest rows train)."
+        ),
+    ] = None,
+    ordered: Annotated[
+        bool,
+        typer.Option("--ordered", help="Flat mode: the rows are in time order; split by position."),
+    ] = False,
     engine: EngineOpt = EngineName.embedded,
     spark_master: SparkMasterOpt = None,
 ) -> None:
@@ -58,12 +68,27 @@ def train(
             from scoring.cli.flat import train_flat_command
 
             tracking = use_tracking(store, tracking_uri)
-            train_flat_command(flat, label, id_column, exclude, model_name, config_dir, tracking)
+            train_flat_command(
+                flat,
+                label,
+                id_column,
+                exclude,
+                model_name,
+                config_dir,
+                tracking,
+                time_column,
+                ordered,
+            )
         return
-    if label or id_column or exclude or model_name:
-        fail("--label, --id, --exclude and --model-name go with --flat FILE", EXIT_BAD_INPUT)
+    if label or id_column or model_name or time_column or ordered:
+        fail(
+            "--label, --id, --model-name, --time-column and --ordered go with --flat FILE",
+            EXIT_BAD_INPUT,
+        )
     with errors():
-        _train_point_in_time(store, config_dir, tracking_uri, as_of, engine, spark_master)
+        _train_point_in_time(
+            store, config_dir, tracking_uri, as_of, engine, spark_master, tuple(exclude or ())
+        )
 
 
 def _train_point_in_time(
@@ -73,6 +98,7 @@ def _train_point_in_time(
     as_of: str | None,
     engine_name: EngineName,
     spark_master: str | None,
+    exclude: tuple[str, ...],
 ) -> None:
     from models import TrainConfig, train_model
     from pipelines import FeaturesConfig, load_config
@@ -80,6 +106,8 @@ def _train_point_in_time(
     from scoring.config import ScoringConfig
 
     train_cfg = load_config(TrainConfig, "train", config_dir)
+    if exclude:
+        train_cfg = train_cfg.model_copy(update={"exclude": (*train_cfg.exclude, *exclude)})
     features_cfg = load_config(FeaturesConfig, "features", config_dir)
     grades = load_config(ScoringConfig, "scoring", config_dir).grades
     engine = pick_engine(engine_name, spark_master)
@@ -91,7 +119,7 @@ def _train_point_in_time(
             f"[yellow]{tables.rows_rejected} input rows fail the contract and are left out[/]"
         )
     with console.status(
-        "building snapshots, training, evaluating against baselines, logging to MLflow"
+        "building snapshots, training, evaluating against baselines, refitting, logging to MLflow"
     ):
         result = train_model(
             tables,
@@ -102,10 +130,19 @@ def _train_point_in_time(
             grades,
             engine.feature_builder(),
         )
+    print_training(result, tracking)
+
+
+def print_training(result: Any, tracking: str) -> None:
+    """The folds, the evaluation, what the leakage checks did and the gate's verdict."""
     console.print(
-        f"trained {result.model_name} v{result.version} (run {result.run_id}); calibration: {result.calibration}\n"
-        f"rows: {result.fold_sizes}; holdout {result.folds.test_start.date()}..{result.folds.test_end.date()}"
+        f"trained {result.model_name} v{result.version} (run {result.run_id}); "
+        f"calibration: {result.calibration}",
+        highlight=False,
     )
+    console.print(fold_table(result.fold_counts, result.folds))
+    if result.folds.adapted:
+        console.print(f"[yellow]{result.folds.adapted}[/]", highlight=False)
     console.print(evaluation_table(result.evaluation))
     for row in result.leakage.itertuples():
         verb = (
@@ -114,6 +151,19 @@ def _train_point_in_time(
             else "[yellow]check this is known before the outcome:[/]"
         )
         console.print(f"{verb} {row.feature} (AUC alone {row.auc:.3f})")
+    for row in result.fill_rates[result.fill_rates["action"] != "ok"].itertuples():
+        verb = "[red]excluded[/]" if row.action == "drop" else "[yellow]check[/]"
+        console.print(
+            f"{verb} {row.column}: filled for {row.fill_outcome:.0%} of {row.outcome} leads, "
+            f"{row.fill_other:.0%} of the others (filled when leads close?)",
+            highlight=False,
+        )
+    if result.trained_through is not None:
+        console.print(
+            f"served model: refitted on every labelled snapshot through "
+            f"{result.trained_through.date()} (holdout metrics above are the evaluated fit's)",
+            highlight=False,
+        )
     state = "promoted to [bold green]@champion[/]" if result.promoted else "[yellow]not promoted[/]"
     console.print(f"{state}: {result.reason}\nMLflow: {tracking}")
 

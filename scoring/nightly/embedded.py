@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from models import get_champion, load_pipeline
+from models import get_champion, load_pipeline, scoring_frames
 from pipelines import (
     CrmTables,
     FeaturesConfig,
@@ -56,12 +56,12 @@ class _InFlight:
 
     index: pd.Index
     X: pd.DataFrame
-    Xt: pd.DataFrame
+    features: pd.DataFrame  # before the leakage drop: what rules and reasons read
     model: Future[tuple[np.ndarray, pd.DataFrame]]
 
     def described(self, cfg: ScoringConfig) -> pd.DataFrame:
         probability, contrib = self.model.result()
-        profiles = describe_chunk(self.Xt, self.X, probability, contrib, cfg)
+        profiles = describe_chunk(self.features, self.X, probability, contrib, cfg)
         profiles.index = self.index
         return profiles.assign(probability=probability)
 
@@ -82,7 +82,6 @@ def score_open_leads(
     one chunk after the other.
     """
     leads = tables.leads[open_at(tables.leads, as_of)].reset_index(drop=True)
-    transform = pipeline[:-1]  # type: ignore[index]
     parts = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadscore-model") as model_thread:
         in_flight: _InFlight | None = None
@@ -95,11 +94,11 @@ def score_open_leads(
                 stages = stages[member_of(stages["lead_id"], ids)]
             snapshots = snapshots_at(ids, as_of)
             X = model_input(build_feature_frame(chunk, activities, stages, snapshots, features_cfg))
-            Xt = transform.transform(X)
+            features, Xt = scoring_frames(pipeline, X)  # type: ignore[arg-type]
             model = model_thread.submit(predict_and_explain, pipeline, Xt, cfg)
             if in_flight is not None:
                 parts.append(in_flight.described(cfg))
-            in_flight = _InFlight(chunk.index, X, Xt, model)
+            in_flight = _InFlight(chunk.index, X, features, model)
         if in_flight is not None:
             parts.append(in_flight.described(cfg))
     scored = pd.concat(parts) if parts else pd.DataFrame()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from models import ChampionRef, booster_of, to_grade, to_score
+from models import ChampionRef, booster_of, scoring_frames, to_grade, to_score
 from pipelines import CrmTables, LeadScores, ScoringRuns, empty_table
 from pipelines.features import EMPLOYEE_BANDS
 from pipelines.storage import Part, Store
@@ -91,18 +91,22 @@ def predict_and_explain(
 
 
 def describe_chunk(
-    Xt: pd.DataFrame,
+    features: pd.DataFrame,
     X: pd.DataFrame,
     probability: np.ndarray,
     contrib: pd.DataFrame,
     cfg: ScoringConfig,
 ) -> pd.DataFrame:
-    """Profile scores, qualification, BANT (as JSON) and reasons of one chunk."""
+    """Profile scores, qualification, BANT (as JSON) and reasons of one chunk.
+
+    ``features`` are the model's features before the leakage drop, so a rule or a reason
+    that reads a dropped feature still works.
+    """
     profiles = family_scores(contrib, PROFILE_FAMILIES)
-    checklist = bant_checklist(Xt, cfg.bant)
-    reasons = top_reasons(contrib, Xt, X, cfg.reasons.count, cfg.reasons.min_abs_contribution)
+    checklist = bant_checklist(features, cfg.bant)
+    reasons = top_reasons(contrib, features, X, cfg.reasons.count, cfg.reasons.min_abs_contribution)
     score = to_score(probability)
-    context = Xt.assign(
+    context = features.assign(
         score=score, grade=to_grade(score, cfg.grades), bant_met=checklist.eq(True).sum(axis=1)
     )
     profiles["qualification"] = qualify(context, cfg.qualification, cfg.default_qualification)
@@ -121,9 +125,9 @@ def score_chunk(
         probability: the model's probabilities for ``X`` when already computed elsewhere
             (Spark scores them with ``mlflow.pyfunc.spark_udf``); else predicted here.
     """
-    Xt = pipeline[:-1].transform(X)  # type: ignore[index]
+    features, Xt = scoring_frames(pipeline, X)  # type: ignore[arg-type]
     probability, contrib = predict_and_explain(pipeline, Xt, cfg, probability)
-    return probability, describe_chunk(Xt, X, probability, contrib, cfg)
+    return probability, describe_chunk(features, X, probability, contrib, cfg)
 
 
 def previous_run(store: Store, as_of: pd.Timestamp) -> pd.Timestamp | None:

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from models.flat import FlatInputError, prepare_flat
 from models.flat.features import OTHER, FlatConfig, FlatFeatures
-from models.flat.training import FlatInputError, prepare_flat
 from pipelines.synthetic import generate_crm, to_flat
 from scoring.cli import EXIT_BAD_INPUT, EXIT_NO_CHAMPION, app
 
