@@ -184,8 +184,7 @@ def generate(
 
 def _generate_dialect(leads: int, seed: int, dialect: str, out: Path | None) -> None:
     """Writes the synthetic CRM as CSV exports of a CRM (or one flat table) to ``out``."""
-    from pipelines.synthetic import DIALECTS, EXPORT_FILES, to_dialect
-    from pipelines.synthetic import generate_crm
+    from pipelines.synthetic import DIALECTS, EXPORT_FILES, generate_crm, to_dialect
 
     if dialect not in DIALECTS:
         _fail(f"--dialect: {dialect!r} is not one of {', '.join(DIALECTS)}", EXIT_BAD_INPUT)

@@ -13,8 +13,7 @@ from typer.testing import CliRunner
 
 from models.flat import OTHER, FlatConfig, FlatFeatures
 from models.flat_training import FlatInputError, prepare_flat
-from pipelines.synthetic import to_flat
-from pipelines.synthetic import generate_crm
+from pipelines.synthetic import generate_crm, to_flat
 from scoring.cli import EXIT_BAD_INPUT, EXIT_NO_CHAMPION, app
 
 runner = CliRunner()
