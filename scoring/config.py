@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from pipelines.config import Frozen
+from scoring.explain import ReasonSettings  # the reasons' words live beside their code
 
 
 class GradeThresholds(Frozen):
@@ -57,14 +58,6 @@ DEFAULT_QUALIFICATION = (
 
 class TrendSettings(Frozen):
     min_change: float = Field(5.0, gt=0, description="score points that count as a move")
-
-
-class ReasonSettings(Frozen):
-    count: int = Field(5, ge=0, le=10)
-    min_abs_contribution: float = Field(
-        0.01, ge=0, description="log-odds below which a signal is not a reason"
-    )
-    threads: int = Field(1, ge=1, description="LightGBM threads for pred_contrib")
 
 
 class ScoringConfig(Frozen):

@@ -112,7 +112,7 @@ def describe_chunk(
     """Profile scores, qualification, BANT (as JSON) and reasons of one chunk."""
     profiles = family_scores(contrib, PROFILE_FAMILIES)
     checklist = bant_checklist(Xt, cfg.bant)
-    reasons = top_reasons(contrib, Xt, X, cfg.reasons.count, cfg.reasons.min_abs_contribution)
+    reasons = top_reasons(contrib, Xt, X, cfg.reasons)
     score = to_score(probability)
     context = Xt.assign(
         score=score, grade=to_grade(score, cfg.grades), bant_met=checklist.eq(True).sum(axis=1)

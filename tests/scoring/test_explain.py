@@ -1,4 +1,4 @@
-"""Reasons: phrased from the lead's own values, signed as the model's contributions."""
+"""Reasons: phrased from the lead's own values, in words that agree with their sign."""
 
 from __future__ import annotations
 
@@ -9,89 +9,249 @@ import pandas as pd
 import pytest
 
 from scoring.explain import RowView, column_arrays, family_of, phrase, signal_of, top_reasons
+from tests.scoring.lead_rows import NAN, engagement, lead
+
+UP, DOWN = 1, -1
+QUIET = {"email_open": 24, "meeting": 2}
 
 
-def _row(**values: object) -> RowView:
-    frame = pd.DataFrame({k: [v] for k, v in values.items()})
-    return RowView(column_arrays(frame), 0)
+def said(feature: str, sign: int, **values: object) -> str | None:
+    """What ``feature``'s signal says for a lead with ``values`` and a contribution of ``sign``."""
+    frame = pd.DataFrame([lead(**values)])
+    return phrase(feature, RowView(column_arrays(frame), 0), sign)
+
+
+ENGAGEMENT = [
+    # One sentence for recency, frequency, types and silence; high-intent actions first.
+    (
+        engagement({"pricing_page_view": 3, "meeting": 1, "email_open": 5}),
+        UP,
+        "Active recently: a meeting, 3 pricing-page views and 5 email opens in the last 30 days",
+    ),
+    (engagement({"pricing_page_view": 3, "meeting": 1}), DOWN, None),
+    (engagement({"email_open": 2}), UP, "Active recently: 2 email opens in the last 30 days"),
+    (
+        engagement({"email_open": 2}),
+        DOWN,
+        "Low-intent activity only: 2 email opens in the last 30 days",
+    ),
+    (
+        engagement({"web_visit": 1, "email_open": 4, "email_click": 2, "content_download": 1}),
+        UP,
+        "Active recently: 4 email opens, 2 email clicks, a content download and 1 more activity"
+        " in the last 30 days",
+    ),
+    (engagement(earlier=QUIET), DOWN, "Gone quiet: no activity for 190 days"),
+    (
+        engagement(earlier=QUIET),
+        UP,
+        "Engaged earlier: 2 meetings and 24 email opens, the last 190 days ago",
+    ),
+    (engagement(), DOWN, "No activity yet (lead created 51 days ago)"),
+    (engagement(), UP, None),  # an absence never raises the score
+]
+
+
+@pytest.mark.parametrize(("values", "sign", "expected"), ENGAGEMENT)
+def test_engagement_speaks_with_one_voice(
+    values: dict[str, float], sign: int, expected: str | None
+) -> None:
+    for feature in ("eng_total_30d", "eng_days_since_last", "eng_meeting_decay_7d", "eng_trend"):
+        assert said(feature, sign, **values) == expected
 
 
 @pytest.mark.parametrize(
-    ("feature", "values", "expected"),
+    ("feature", "values", "sign", "expected"),
     [
+        # need: absent, strong, vague, weak
+        ("bant_need_present", {"bant_need_present": 0.0}, DOWN, "No need stated"),
         (
-            "eng_pricing_page_view_7d",
-            {"eng_pricing_page_view_7d": 3.0},
-            "Viewed the pricing page 3 times in the last 7 days",
+            "bant_need_present",
+            {"bant_need_present": 0.0, "bant_need_strength": NAN},
+            UP,
+            "Has not stated a need: leads that state a vague need convert less",
         ),
+        ("bant_need_strength", {}, UP, "Stated need resembles those of converting leads"),
+        ("bant_need_strength", {}, DOWN, None),
         (
-            "eng_pricing_page_view_7d",
-            {"eng_pricing_page_view_7d": 1.0},
-            "Viewed the pricing page 1 time in the last 7 days",
+            "bant_need_strength",
+            {"bant_need_strength": 0.03, "bant_need_words": 1.0},
+            DOWN,
+            "Stated need gives little sign of buying",
         ),
+        ("bant_need_words", {"bant_need_strength": 0.03, "bant_need_words": 1.0}, UP,
+         "States a need (1 word)"),
         (
-            "eng_demo_request_30d",
-            {"eng_demo_request_30d": 0.0},
-            "No demo requested in the last 30 days",
+            "bant_need_strength",
+            {"bant_need_strength": -0.8},
+            DOWN,
+            "Stated need resembles those of leads that did not convert",
         ),
+        ("bant_need_strength", {"bant_need_strength": -0.8}, UP, "States a need (4 words)"),
+        # budget
+        ("bant_budget_missing", {"bant_budget": NAN}, DOWN, "No budget stated"),
+        ("bant_budget_missing", {"bant_budget": NAN}, UP, None),
+        ("bant_budget", {}, UP, "Budget of $25,000"),
+        ("bant_budget_per_employee", {}, DOWN, "Budget of $25,000"),
+        # timing: absent, passed, later, soon
+        ("bant_timing_missing", {"purchase_timeframe": None, "bant_timing_days_past": NAN},
+         DOWN, "No purchase timeframe stated"),
         (
-            "eng_meeting_count",
-            {"eng_meeting_count": 2.0},
-            "Had 2 meetings since the lead was created",
+            "bant_timing_missing",
+            {"purchase_timeframe": None, "bant_timing_days_past": NAN},
+            UP,
+            "No timeframe stated: leads whose timeframe has passed convert less",
         ),
-        ("eng_days_since_last", {"eng_days_since_last": 45.2}, "No activity for 45 days"),
-        (
-            "eng_pricing_page_view_decay_7d",
-            {"eng_pricing_page_view_decay_7d": 2.4},
-            "Viewed the pricing page 2 times recently",
-        ),
-        ("eng_meeting_decay_30d", {"eng_meeting_decay_30d": 0.1}, "No meetings recently"),
-        ("eng_days_since_last", {"eng_days_since_last": 0.3}, "Last activity today"),
-        ("eng_days_since_last", {"eng_days_since_last": float("nan")}, "No activity yet"),
-        (
-            "bant_authority_seniority",
-            {
-                "bant_authority_seniority": "vp",
-                "bant_authority_decision_maker": 1.0,
-                "job_title": "VP Sales",
-            },
-            "Decision maker: VP Sales (vp)",
-        ),
-        ("bant_budget", {"bant_budget": 25000.0}, "Budget stated: 25,000"),
-        ("bant_budget_missing", {"bant_budget_missing": 1.0}, "No budget stated"),
         (
             "bant_timing_days_past",
-            {"bant_timing_days_past": 120.0, "purchase_timeframe": "0-1m"},
-            "Stated timeframe (0-1m) passed 120 days ago",
+            {"purchase_timeframe": "0-1m", "bant_timing_days_past": 120.4},
+            DOWN,
+            "Stated timeframe (within a month) passed 120 days ago",
         ),
-        ("fit_free_mail", {"fit_free_mail": 1.0}, "Uses a free-mail address"),
-        ("fit_industry", {"fit_industry": "software"}, "Industry: software"),
+        ("bant_timing_days_past", {"bant_timing_days_past": 120.4}, UP, None),
         (
-            "stage_stagnant",
-            {"stage_stagnant": 1.0, "stage_current": "proposal"},
-            "Stuck in proposal past its threshold",
+            "bant_timing_months",
+            {"purchase_timeframe": "12m+", "bant_timing_days_past": -200.0},
+            DOWN,
+            "Plans to buy in a year or more: later than most buyers",
         ),
-        ("stage_backward_moves", {"stage_backward_moves": 1.0}, "Moved back in the funnel 1 time"),
+        ("bant_timing_months", {"purchase_timeframe": "12m+"}, UP, "Plans to buy in a year or more"),
+        ("bant_timing_months", {}, UP, "Plans to buy in 1–3 months"),
+        ("bant_timing_months", {}, DOWN, None),  # a near timeframe never lowers the score
     ],
 )
-def test_phrases(feature: str, values: dict[str, object], expected: str) -> None:
-    assert phrase(feature, _row(**values)) == expected
+def test_bant_need_budget_timing(
+    feature: str, values: dict[str, object], sign: int, expected: str | None
+) -> None:
+    assert said(feature, sign, **values) == expected
+
+
+@pytest.mark.parametrize(
+    ("values", "sign", "expected"),
+    [
+        (
+            {"job_title": "cio", "bant_authority_seniority": "c_level",
+             "bant_authority_decision_maker": 1.0},
+            UP,
+            "Decision maker: CIO (C-level)",
+        ),
+        ({"job_title": "Cio", "bant_authority_seniority": "c_level"}, UP, "Job title: CIO (C-level)"),
+        ({"job_title": "vp of sales"}, UP, "Job title: VP of Sales"),
+        ({"job_title": "EVP, Revenue"}, DOWN, "Job title: EVP, Revenue (VP)"),
+        (
+            {"job_title": "SOFTWARE ENGINEER", "bant_authority_seniority": "individual",
+             "bant_authority_decision_maker": 0.0},
+            DOWN,
+            "Not the decision maker: Software Engineer (individual contributor)",
+        ),
+        (
+            {"job_title": "Gerente de ventas", "bant_authority_seniority": "unknown"},
+            DOWN,
+            "Job title shows no seniority: Gerente de ventas",
+        ),
+        ({"job_title": None, "bant_authority_seniority": "unknown"}, DOWN, "No job title given"),
+        ({"job_title": "n/a", "bant_authority_seniority": "unknown"}, DOWN, "No job title given"),
+        ({"job_title": None, "bant_authority_seniority": "unknown"}, UP, None),
+        (
+            {"job_title": None, "bant_authority_seniority": "unknown",
+             "bant_authority_decision_maker": 1.0},
+            UP,
+            "Declared decision maker",
+        ),
+    ],
+)  # fmt: skip
+def test_authority_names_the_title_as_a_rep_writes_it(
+    values: dict[str, object], sign: int, expected: str | None
+) -> None:
+    assert said("bant_authority_seniority", sign, **values) == expected
+
+
+@pytest.mark.parametrize(
+    ("feature", "values", "sign", "expected"),
+    [
+        ("fit_employees", {"fit_employees": 12.0}, UP, "Company of 12 employees"),
+        ("fit_employees_band", {"fit_employees": 1.0}, DOWN, "Company of 1 employee"),
+        ("fit_employees", {"fit_employees": 1200.0}, UP, "Company of 1,200 employees"),
+        ("fit_employees", {"fit_employees": NAN}, DOWN, "Company size unknown"),
+        ("fit_employees", {"fit_employees": NAN}, UP, None),
+        ("fit_annual_revenue_band", {}, UP, "Company revenue $1M–$10M"),
+        ("fit_annual_revenue", {"fit_annual_revenue": 2e9}, DOWN, "Company revenue over $1B"),
+        ("fit_annual_revenue", {"fit_annual_revenue": 4e5}, DOWN, "Company revenue under $1M"),
+        ("fit_annual_revenue", {"fit_annual_revenue": NAN}, DOWN, "Company revenue unknown"),
+        ("fit_annual_revenue", {"fit_annual_revenue": NAN}, UP, None),
+        ("fit_free_mail", {"fit_free_mail": 1.0}, DOWN, "Uses a free-mail address"),
+        ("fit_free_mail", {"fit_free_mail": 1.0}, UP, None),
+        ("fit_free_mail", {}, UP, "Uses a company email address"),
+        ("fit_free_mail", {}, DOWN, None),
+        ("fit_email_present", {"fit_email_present": 0.0, "fit_free_mail": NAN}, DOWN,
+         "No email address given"),
+        ("fit_email_present", {"fit_email_present": 0.0, "fit_free_mail": NAN}, UP, None),
+        ("fit_phone_present", {}, UP, "Phone number given"),
+        ("fit_phone_present", {"fit_phone_present": 0.0}, DOWN, "No phone number given"),
+        ("fit_phone_present", {"fit_phone_present": 0.0}, UP, None),
+        ("fit_industry", {"industry": "financial_services"}, UP, "Industry: financial services"),
+        ("fit_industry", {"industry": None}, DOWN, "Industry unknown"),
+        ("fit_industry", {"industry": None}, UP, None),
+        ("fit_country", {"country": "IN"}, DOWN, "Based in India"),
+        ("fit_country", {"country": "XX"}, DOWN, "Based in XX"),
+        ("fit_source", {"source": "paid_search"}, DOWN, "Lead source: paid search"),
+    ],
+)  # fmt: skip
+def test_firmographics_carry_units_and_names(
+    feature: str, values: dict[str, object], sign: int, expected: str | None
+) -> None:
+    assert said(feature, sign, **values) == expected
+
+
+@pytest.mark.parametrize(
+    ("feature", "values", "sign", "expected"),
+    [
+        ("stage_stagnant", {"stage_stagnant": 1.0, "stage_days_in_stage": 200.2}, DOWN,
+         "Stuck in the contacted stage for 200 days"),
+        ("stage_stagnant", {"stage_stagnant": 1.0, "stage_days_in_stage": 200.2}, UP,
+         "In the contacted stage for 200 days"),
+        ("stage_backward_moves", {"stage_backward_moves": 1.0, "stage_current": "qualified"},
+         DOWN, "Moved back in the funnel, now in the qualified stage"),
+        ("stage_current", {"stage_current": None}, DOWN, "No funnel stage recorded"),
+        ("stage_current", {"stage_current": None}, UP, None),
+        ("stage_lead_age_days", {"stage_lead_age_days": 0.3}, UP, "Lead created today"),
+        ("stage_lead_age_days", {"stage_lead_age_days": 1.5}, DOWN, "Lead created 1 day ago"),
+        ("eng_unsubscribe_count", engagement(earlier={"unsubscribe": 1}), DOWN,
+         "Unsubscribed from emails"),
+        ("eng_unsubscribe_count", engagement(earlier={"unsubscribe": 1}), UP, None),
+        ("eng_email_bounce_30d", engagement({"email_bounce": 2}), DOWN, "Emails bounced 2 times"),
+        ("eng_negative_count", {}, UP, "Still subscribed to emails"),
+        ("eng_negative_count", {}, DOWN, None),
+        ("fit_custom_score", {"fit_custom_score": 0.25}, UP, "Custom score: 0.25"),
+        ("fit_custom_score", {"fit_custom_score": NAN}, DOWN, "Custom score unknown"),
+        ("fit_custom_score", {"fit_custom_score": NAN}, UP, None),
+    ],
+)  # fmt: skip
+def test_stage_opt_out_and_other_features(
+    feature: str, values: dict[str, object], sign: int, expected: str | None
+) -> None:
+    assert said(feature, sign, **values) == expected
 
 
 def test_signals_group_features_of_one_business_signal() -> None:
-    assert (
-        signal_of("eng_pricing_page_view_7d")
-        == signal_of("eng_pricing_page_view_count")
-        == "activity:pricing_page_view"
+    engagement_features = (
+        "eng_pricing_page_view_7d",
+        "eng_pricing_page_view_decay_7d",
+        "eng_high_intent_decay_7d",
+        "eng_days_since_last",
+        "eng_days_since_high_intent",
+        "eng_total_30d",
+        "eng_trend",
     )
-    assert signal_of("eng_pricing_page_view_decay_7d") == "activity:pricing_page_view"
-    assert signal_of("eng_high_intent_decay_7d") == "high_intent"
+    assert {signal_of(f) for f in engagement_features} == {"engagement"}
+    assert signal_of("eng_unsubscribe_count") == signal_of("eng_negative_count") == "opt_out"
     assert (
         signal_of("bant_authority_seniority")
         == signal_of("bant_authority_decision_maker")
         == "authority"
     )
-    assert signal_of("fit_employees") == signal_of("fit_annual_revenue") == "company_size"
+    assert signal_of("fit_employees") == signal_of("fit_employees_band") == "company_size"
+    assert signal_of("fit_annual_revenue") == signal_of("fit_annual_revenue_band") == "revenue"
     assert family_of("eng_total_30d") == "engagement" and family_of("bant_need_strength") == "need"
 
 
@@ -119,13 +279,19 @@ def test_reason_signs_agree_with_contributions(
     # Contributions add up to the booster's raw score.
     raw = booster_of(pipeline).booster_.predict(Xt, raw_score=True)
     np.testing.assert_allclose(contrib.sum(axis=1), raw, rtol=1e-6, atol=1e-6)
-    reasons = [json.loads(r) for r in top_reasons(contrib, Xt, X, k=5, min_abs=0.0)]
+    reasons = [json.loads(r) for r in top_reasons(contrib, Xt, X)]
     features = [c for c in contrib.columns if c != "bias"]
     sums = contrib[features].T.groupby([signal_of(f) for f in features]).sum().T
     for row, items in enumerate(reasons):
-        expected = sums.iloc[row].reindex(
-            sums.iloc[row].abs().sort_values(ascending=False, kind="stable").index
-        )
-        signs = ["+" if v > 0 else "-" for v in expected.head(len(items))]
-        assert [item[0] for item in items] == signs
         assert 1 <= len(items) <= 5
+        view = RowView(column_arrays(Xt, X), row)
+        # Each reason is the sentence of one signal, with the sign of that signal's sum.
+        expected = {}
+        for signal, total in sums.iloc[row].items():
+            member = next(f for f in features if signal_of(f) == signal)
+            words = phrase(member, view, 1 if total > 0 else -1)
+            if words is not None and abs(total) >= 0.01:
+                expected[("+ " if total > 0 else "- ") + words] = abs(total)
+        strongest = sorted(expected.items(), key=lambda kv: -kv[1])[: len(items)]
+        assert set(items) <= set(expected)
+        assert [expected[i] for i in items] == pytest.approx([m for _, m in strongest])
