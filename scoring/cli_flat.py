@@ -153,9 +153,7 @@ def score_flat_command(
         _fail(f"--id: no column {id_column!r} in {path.name}", EXIT_BAD_INPUT)
     ids = frame[id_column] if id_column else pd.Series([f"row {i + 1}" for i in range(len(frame))])
     try:
-        scores = score_flat(
-            pipeline, frame, ids, cfg.grades, cfg.reasons.count, cfg.reasons.min_abs_contribution
-        )
+        scores = score_flat(pipeline, frame, ids, cfg.grades, cfg.reasons)
     except ValueError as err:
         _fail(f"{path.name}: {err}", EXIT_BAD_INPUT)
         return
@@ -177,6 +175,7 @@ def score_flat_command(
 
 def _write_scores(scores: Any, target: Path) -> None:
     from scoring.cli import EXIT_BAD_INPUT, _fail
+    from scoring.flat_scoring import as_csv
 
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -184,7 +183,7 @@ def _write_scores(scores: Any, target: Path) -> None:
         if target.suffix.lower() in (".parquet", ".pq"):
             scores.to_parquet(tmp, index=False)
         else:
-            scores.to_csv(tmp, index=False)
+            as_csv(scores).to_csv(tmp, index=False)  # reasons in words, as `export` writes them
         os.replace(tmp, target)
     except OSError as err:
         tmp.unlink(missing_ok=True)
