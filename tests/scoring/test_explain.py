@@ -10,6 +10,7 @@ import pytest
 
 from scoring.explain import RowView, column_arrays, family_of, phrase, signal_of, top_reasons
 from tests.scoring.lead_rows import NAN, engagement, lead
+from tests.scoring.reason_checks import assert_strongest_possible, possible_reasons
 
 UP, DOWN = 1, -1
 QUIET = {"email_open": 24, "meeting": 2}
@@ -79,8 +80,12 @@ def test_engagement_speaks_with_one_voice(
             DOWN,
             "Stated need gives little sign of buying",
         ),
-        ("bant_need_words", {"bant_need_strength": 0.03, "bant_need_words": 1.0}, UP,
-         "States a need (1 word)"),
+        (
+            "bant_need_words",
+            {"bant_need_strength": 0.03, "bant_need_words": 1.0},
+            UP,
+            "States a need (1 word)",
+        ),
         (
             "bant_need_strength",
             {"bant_need_strength": -0.8},
@@ -94,8 +99,12 @@ def test_engagement_speaks_with_one_voice(
         ("bant_budget", {}, UP, "Budget of $25,000"),
         ("bant_budget_per_employee", {}, DOWN, "Budget of $25,000"),
         # timing: absent, passed, later, soon
-        ("bant_timing_missing", {"purchase_timeframe": None, "bant_timing_days_past": NAN},
-         DOWN, "No purchase timeframe stated"),
+        (
+            "bant_timing_missing",
+            {"purchase_timeframe": None, "bant_timing_days_past": NAN},
+            DOWN,
+            "No purchase timeframe stated",
+        ),
         (
             "bant_timing_missing",
             {"purchase_timeframe": None, "bant_timing_days_past": NAN},
@@ -115,7 +124,12 @@ def test_engagement_speaks_with_one_voice(
             DOWN,
             "Plans to buy in a year or more: later than most buyers",
         ),
-        ("bant_timing_months", {"purchase_timeframe": "12m+"}, UP, "Plans to buy in a year or more"),
+        (
+            "bant_timing_months",
+            {"purchase_timeframe": "12m+"},
+            UP,
+            "Plans to buy in a year or more",
+        ),
         ("bant_timing_months", {}, UP, "Plans to buy in 1–3 months"),
         ("bant_timing_months", {}, DOWN, None),  # a near timeframe never lowers the score
     ],
@@ -280,18 +294,8 @@ def test_reason_signs_agree_with_contributions(
     raw = booster_of(pipeline).booster_.predict(Xt, raw_score=True)
     np.testing.assert_allclose(contrib.sum(axis=1), raw, rtol=1e-6, atol=1e-6)
     reasons = [json.loads(r) for r in top_reasons(contrib, Xt, X)]
-    features = [c for c in contrib.columns if c != "bias"]
-    sums = contrib[features].T.groupby([signal_of(f) for f in features]).sum().T
+    columns = column_arrays(Xt, X)
     for row, items in enumerate(reasons):
         assert 1 <= len(items) <= 5
-        view = RowView(column_arrays(Xt, X), row)
         # Each reason is the sentence of one signal, with the sign of that signal's sum.
-        expected = {}
-        for signal, total in sums.iloc[row].items():
-            member = next(f for f in features if signal_of(f) == signal)
-            words = phrase(member, view, 1 if total > 0 else -1)
-            if words is not None and abs(total) >= 0.01:
-                expected[("+ " if total > 0 else "- ") + words] = abs(total)
-        strongest = sorted(expected.items(), key=lambda kv: -kv[1])[: len(items)]
-        assert set(items) <= set(expected)
-        assert [expected[i] for i in items] == pytest.approx([m for _, m in strongest])
+        assert_strongest_possible(items, possible_reasons(contrib, RowView(columns, row), row))
