@@ -116,8 +116,16 @@ def _titles(cols: Columns, rows: np.ndarray, s: Settings) -> list[str]:
 
 
 def _roles(cols: Columns, rows: np.ndarray, s: Settings) -> list[str]:
-    seniority = label_in_words(cols.text("bant_authority_seniority")[rows], s.words.seniority)
-    return [role_in_words(t, w) for t, w in zip(_titles(cols, rows, s), seniority, strict=True)]
+    said: dict[tuple[object, object], str] = {}
+    out = []
+    for title, seniority in zip(
+        _job_titles(cols, s)[rows], cols.text("bant_authority_seniority")[rows], strict=True
+    ):
+        if (title, seniority) not in said:
+            named = "" if seniority is None else s.words.seniority.get(str(seniority), "")
+            said[title, seniority] = role_in_words(display_title(str(title), s.words), named)
+        out.append(said[title, seniority])
+    return out
 
 
 def _email(cols: Columns, s: Settings) -> np.ndarray:
