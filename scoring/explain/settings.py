@@ -22,10 +22,13 @@ from scoring.explain.vocabulary import Words
 
 
 class Phrase(Frozen):
-    """The words of one case: for a raising and for a lowering contribution (null: none)."""
+    """The words of one case: for a raising and for a lowering contribution (null: none).
 
-    raises: str | None = None
-    lowers: str | None = None
+    Both are required, so a case written with one sign only is an error, not a silent null.
+    """
+
+    raises: str | None
+    lowers: str | None
 
 
 def _p(raises: str | None, lowers: str | None) -> Phrase:

@@ -29,6 +29,10 @@ def load(tmp_path: Path, reasons_yaml: str) -> ScoringConfig:
         ),
         ("  wording: {}\n", r"reasons.wording: Extra inputs are not permitted"),
         (
+            "  phrases:\n    need:\n      missing: {lowers: No need}\n",
+            r"reasons.phrases.need.missing.raises: Field required",
+        ),
+        (
             "  phrases:\n    budget:\n      stated: {raises: 'Budget {amount}', lowers: null}\n",
             r"reasons.phrases.budget: .*stated: unknown field \{amount\} \(use \{budget\}\)",
         ),
