@@ -8,6 +8,7 @@ from pydantic import Field
 
 from models import GradeThresholds
 from pipelines import Frozen
+from scoring.explain import ReasonSettings  # the reasons' words live beside their code
 
 
 class BantRules(Frozen):
@@ -44,14 +45,6 @@ DEFAULT_QUALIFICATION = (
 
 class TrendSettings(Frozen):
     min_change: float = Field(5.0, gt=0, description="score points that count as a move")
-
-
-class ReasonSettings(Frozen):
-    count: int = Field(5, ge=0, le=10)
-    min_abs_contribution: float = Field(
-        0.01, ge=0, description="log-odds below which a signal is not a reason"
-    )
-    threads: int = Field(1, ge=1, description="LightGBM threads for pred_contrib")
 
 
 class ScoringConfig(Frozen):

@@ -17,11 +17,14 @@ FLAT_TABLE = "flat_lead_scores"
 
 
 def _write_frame(scores: Any, tmp: Path, target: Path) -> None:
-    """The ranked list as Parquet or CSV, by the extension of ``target``."""
+    """The ranked list as Parquet or CSV, by the extension of ``target``; a CSV shows the
+    reasons in words, as `export` writes them."""
+    from scoring.flat import as_csv
+
     if target.suffix.lower() in (".parquet", ".pq"):
         scores.to_parquet(tmp, index=False)
     else:
-        scores.to_csv(tmp, index=False)
+        as_csv(scores).to_csv(tmp, index=False)
 
 
 def _read_table(path: Path) -> Any:
@@ -186,9 +189,7 @@ def score_flat_command(
         fail(f"--id: no column {id_column!r} in {path.name}", EXIT_BAD_INPUT)
     ids = frame[id_column] if id_column else pd.Series([f"row {i + 1}" for i in range(len(frame))])
     try:
-        scores = score_flat(
-            pipeline, frame, ids, cfg.grades, cfg.reasons.count, cfg.reasons.min_abs_contribution
-        )
+        scores = score_flat(pipeline, frame, ids, cfg.grades, cfg.reasons)
     except ValueError as err:
         fail(f"{path.name}: {err}", EXIT_BAD_INPUT)
         return

@@ -104,7 +104,7 @@ def describe_chunk(
     """
     profiles = family_scores(contrib, PROFILE_FAMILIES)
     checklist = bant_checklist(features, cfg.bant)
-    reasons = top_reasons(contrib, features, X, cfg.reasons.count, cfg.reasons.min_abs_contribution)
+    reasons = top_reasons(contrib, features, X, cfg.reasons)
     score = to_score(probability)
     context = features.assign(
         score=score, grade=to_grade(score, cfg.grades), bant_met=checklist.eq(True).sum(axis=1)

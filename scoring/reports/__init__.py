@@ -10,6 +10,7 @@ from scoring.reports.export import (
     export_frame,
     parse_bant,
     parse_reasons,
+    reasons_in_words,
     render_export_html,
     to_csv,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "parse_bant",
     "parse_reasons",
     "read_lead_scores",
+    "reasons_in_words",
     "render_export_html",
     "render_report",
     "to_csv",

@@ -47,6 +47,8 @@ EXPORT_COLUMNS = (
 UNASSIGNED = "(unassigned)"
 TREND_MARKS = {"improving": "▲", "declining": "▼", "steady": "▶", "new": "●"}
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A reason's sign in a spreadsheet: a leading "+"/"-" would be read as a formula.
+REASON_MARKS = {"+": "▲", "-": "▼", "−": "▼"}
 FILTER_JS = """
 (function(){var t=document.getElementById('leads'),o=document.getElementById('owner'),
 q=document.getElementById('q'),n=document.getElementById('count');if(!t)return;
@@ -80,6 +82,20 @@ def parse_reasons(value: object) -> list[str]:
     return [str(r) for r in raw] if isinstance(raw, list) else [str(raw)]
 
 
+def reasons_in_words(value: object) -> str | None:
+    """Reasons for one spreadsheet cell: "▲ raises this | ▼ lowers this"; None for none.
+
+    Takes the top-reasons JSON list (or a list of reasons); a reason without a sign is kept
+    as it is.
+    """
+    reasons = value if isinstance(value, list) else parse_reasons(value)
+    shown = []
+    for reason in reasons:
+        sign, _, words = reason.partition(" ")
+        shown.append(f"{REASON_MARKS[sign]} {words}" if sign in REASON_MARKS else reason)
+    return " | ".join(shown) or None
+
+
 def export_frame(
     lead_scores: pd.DataFrame, leads: pd.DataFrame, owner: str | None = None
 ) -> pd.DataFrame:
@@ -108,11 +124,14 @@ def export_frame(
 
 
 def _csv_cell(value: Any) -> Any:
-    """Text as a spreadsheet shows it: "-" when missing, formulas defused with a leading '."""
+    """Text as a spreadsheet shows it: "-" when missing, formulas defused with a leading '.
+
+    Reasons (a list) show their sign as ▲/▼, so they need no defusing.
+    """
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):
-        value = " | ".join(value) if value else None
+        value = reasons_in_words(value)
     if is_missing(value):
         return NULL
     if isinstance(value, str) and value != NULL and value.startswith(FORMULA_START):
@@ -121,7 +140,7 @@ def _csv_cell(value: Any) -> Any:
 
 
 def to_csv(frame: pd.DataFrame) -> str:
-    """The export as CSV: BANT as yes/no/-, reasons joined by " | ", missing values as "-"."""
+    """The export as CSV: BANT as yes/no/-, reasons as "▲ ... | ▼ ...", missing values as "-"."""
     out = frame.copy()
     for column in ("score", "fit_score", "engagement_score"):
         out[column] = out[column].round(1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -187,9 +186,10 @@ def test_flat_scores_are_ranked_with_reasons_and_no_personal_data(
     assert scores["rank"].tolist() == list(range(1, len(flat) + 1))
     assert scores["probability"].is_monotonic_decreasing
     assert set(scores["grade"]) <= {"A", "B", "C", "D"}
-    reasons = [json.loads(r) for r in scores["top_reasons"]]
+    # In the CSV, reasons are words as in `leadscore export`: "▲ raises | ▼ lowers".
+    reasons = [str(r).split(" | ") for r in scores["top_reasons"]]
     assert all(0 < len(r) <= 5 for r in reasons)
-    assert all(item[:2] in ("+ ", "- ") for r in reasons for item in r)
+    assert all(item[:2] in ("▲ ", "▼ ") for r in reasons for item in r)
     text = scores.to_csv()
     assert "@" not in text and "+1 555" not in text and "Lead Status" not in text  # dropped
     top = scores.head(len(scores) // 10)

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from models.config import TrainConfig
 from models.training import build_training_frame, fit_lightgbm
 from pipelines.config import FeaturesConfig
-from pipelines.features.frame import model_input
+from pipelines.features import model_input
 from pipelines.inputs import CrmTables, read_inputs, validate_inputs
 from pipelines.storage import open_store
 from pipelines.synthetic import EXPORT_FILES, to_dialect

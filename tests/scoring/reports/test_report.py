@@ -31,7 +31,13 @@ from pipelines.storage import open_store
 from scoring.cli.reports import export, report
 from scoring.ranking import add_ranks
 from scoring.reports import ReportInputs, current_features, render_report
-from scoring.reports.export import EXPORT_COLUMNS, export_frame, render_export_html, to_csv
+from scoring.reports.export import (
+    EXPORT_COLUMNS,
+    export_frame,
+    reasons_in_words,
+    render_export_html,
+    to_csv,
+)
 from scoring.reports.sections import monitoring_section
 from tests.paths import REPO
 
@@ -125,10 +131,11 @@ def test_csv_has_every_field_with_dashes_for_missing_values() -> None:
         "yes",
         "-",
     ]
-    # Reasons start with + or -: a spreadsheet would read them as formulas, so they are defused.
+    # Reasons show their sign as ▲/▼: a leading + or - would be read as a formula.
     assert l1["top_reasons"] == (
-        "'+ Viewed the pricing page 3 times in the last 7 days | - No budget"
+        "▲ Viewed the pricing page 3 times in the last 7 days | ▼ No budget"
     )
+    assert by_id["L4"]["top_reasons"] == "▼ Unsubscribed"
     assert l1["expected_value"] == "9100.0"
     l2 = by_id["L2"]
     assert l2["company"] == '\'=HYPERLINK("http://x")'
@@ -137,6 +144,21 @@ def test_csv_has_every_field_with_dashes_for_missing_values() -> None:
     l3 = by_id["L3"]
     assert (l3["owner_id"], l3["company"], l3["qualification"]) == ("-", "-", "-")
     _no_pii(text, leads)
+
+
+def test_csv_reasons_never_start_a_formula_and_the_guard_stays() -> None:
+    scores, leads = _hand_scores()
+    scores.loc[scores["lead_id"] == "L2", "top_reasons"] = json.dumps(["=1+1", "- Gone quiet"])
+    leads.loc[leads["lead_id"] == "L1", "company"] = "+Acme"
+    rows = {
+        r["lead_id"]: r for r in csv.DictReader(io.StringIO(to_csv(export_frame(scores, leads))))
+    }
+    assert rows["L2"]["top_reasons"] == "'=1+1 | ▼ Gone quiet"  # an unsigned reason is text
+    assert rows["L1"]["company"] == "'+Acme"
+    shown = [r["top_reasons"] for r in rows.values() if r["top_reasons"] != "-"]  # "-": none
+    assert shown and not any(text.startswith(("+", "-", "'▲", "'▼")) for text in shown)
+    assert reasons_in_words(json.dumps(["+ A", "- B", "C"])) == "▲ A | ▼ B | C"
+    assert reasons_in_words("[]") is None and reasons_in_words(None) is None
 
 
 def test_export_html_is_self_contained_with_filters() -> None:
