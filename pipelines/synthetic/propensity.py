@@ -33,7 +33,9 @@ from pipelines.synthetic.vocabulary import (
 )
 
 SWEET_SPOT_EMPLOYEES = 300
-SIZE_CURVATURE = 0.06  # log-odds lost per squared log-unit away from the sweet spot
+# Log-odds lost per squared log-unit below and above the sweet spot: past it, procurement
+# and buying committees slow large companies down more than want of need slows small ones.
+SIZE_CURVATURE = (0.06, 0.12)
 BUDGET_LOG_ODDS, FREE_MAIL_LOG_ODDS, AUTHORITY_LOG_ODDS = 0.3, -0.6, 0.4
 INTENT_LOG_ODDS, NOISE_SD, REP_SKILL_SD = 0.8, 0.5, 0.25
 PARTNER, WEB_FORM = list(SOURCES).index("partner"), list(SOURCES).index("web_form")
@@ -56,7 +58,8 @@ def static_propensity(
     n = len(lead["intent"])
     fit_weight = np.where(segment_drivers & (lead["source"] == PARTNER), 0.5, 1.0)
     authority_weight = np.where(segment_drivers & (lead["source"] == WEB_FORM), 0.5, 1.0)
-    size = -SIZE_CURVATURE * (np.log(lead["employees"]) - np.log(SWEET_SPOT_EMPLOYEES)) ** 2
+    distance = np.log(lead["employees"]) - np.log(SWEET_SPOT_EMPLOYEES)
+    size = -np.where(distance < 0, SIZE_CURVATURE[0], SIZE_CURVATURE[1]) * distance**2
     industry = column(INDUSTRIES, 1).astype(float)[lead["industry"]]
     authority = np.array([t[0] for t in TITLES])[lead["level"]]
     authority = authority + AUTHORITY_LOG_ODDS * lead["decision_maker"]
