@@ -1,7 +1,8 @@
 """A synthetic CRM with a known truth (an oracle), and the same CRM written as real CRMs export it.
 
 ``generate_crm`` draws leads, activities and stage history from a latent state process;
-``oracle_T`` gives each open lead's true conversion probability from the latent frame.
+``oracle_T`` gives each open lead's true conversion probability from the latent frame;
+``oracle_report`` measures the oracle (and a model against it) at one snapshot time.
 """
 
 from pipelines.synthetic.crm import DEFAULT_END, generate_crm
@@ -14,6 +15,7 @@ from pipelines.synthetic.exports import (
     to_salesforce,
 )
 from pipelines.synthetic.oracle import oracle_T
+from pipelines.synthetic.scorecard import oracle_report
 
 __all__ = [
     "DEFAULT_END",
@@ -21,6 +23,7 @@ __all__ = [
     "EXPORT_FILES",
     "generate_crm",
     "oracle_T",
+    "oracle_report",
     "to_dialect",
     "to_flat",
     "to_hubspot",
