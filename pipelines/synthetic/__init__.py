@@ -14,6 +14,7 @@ from pipelines.synthetic.exports import (
     to_hubspot,
     to_salesforce,
 )
+from pipelines.synthetic.opportunities import to_opportunities
 from pipelines.synthetic.oracle import oracle_T
 from pipelines.synthetic.scorecard import oracle_report
 
@@ -27,5 +28,6 @@ __all__ = [
     "to_dialect",
     "to_flat",
     "to_hubspot",
+    "to_opportunities",
     "to_salesforce",
 ]
