@@ -17,6 +17,7 @@ the seed), so memory stays bounded and the output depends only on the arguments.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -77,50 +78,68 @@ def _global_draws(
     return lead
 
 
+@dataclass(frozen=True)
+class _Options:
+    end_us: int
+    shift_us: int | None
+    calendar: Calendar
+    fill_on_close: tuple[str, ...]
+    segment_drivers: bool
+    with_latent: bool
+
+
 def _deal_values(rng: np.random.Generator, lead: dict[str, np.ndarray]) -> np.ndarray:
+    """What a won deal is worth: company size, pulled towards an honestly stated budget."""
     n = len(lead["employees"])
     deal = np.exp(np.log(1200) + 0.55 * np.log(lead["employees"]) + rng.normal(0, 0.5, n))
     stated = lead["budget"] * rng.uniform(0.6, 1.2, n)
-    return np.round(np.where(lead["has_budget"], np.sqrt(deal * stated), deal), -1)
+    honest = lead["has_budget"] & ~lead["placeholder"]
+    return np.round(np.where(honest, np.sqrt(deal * stated), deal), -1)
 
 
-def _simulate_chunk(
-    rng: np.random.Generator, lead: dict[str, np.ndarray], first_id: int, options: dict
-) -> dict[str, pd.DataFrame]:
-    """The contract tables (and the latent frame) of one chunk of leads."""
-    end_us, shift_us, calendar = options["end_us"], options["shift_us"], options["calendar"]
+def _draw_traits(
+    rng: np.random.Generator, lead: dict[str, np.ndarray], options: _Options
+) -> process.Propensity:
+    """Everything static about each lead, in ``lead``; returns its propensity."""
     people.draw_person(rng, lead)
     before, after = propensity.static_propensity(
-        rng, lead, lead.pop("rep_skill"), options["segment_drivers"]
+        rng, lead, lead.pop("rep_skill"), options.segment_drivers
     )
-    after = after if shift_us is not None else before
     lead["start"] = propensity.draw_start(rng, lead)
     people.draw_answers(rng, lead)
     lead["deal"] = _deal_values(rng, lead)
     lead["engagement"] = rng.lognormal(-0.32, 0.8, len(before))  # mean 1, heavy tail
-    lead["group"] = activities.emission_group(lead["source"]) * options["segment_drivers"]
-    shift_day = NEVER if shift_us is None else shift_us // DAY_US
+    lead["group"] = activities.emission_group(lead["source"]) * options.segment_drivers
+    if options.shift_us is None:
+        return process.Propensity(before, before, NEVER)
+    return process.Propensity(before, after, options.shift_us // DAY_US)
+
+
+def _simulate_chunk(
+    rng: np.random.Generator, lead: dict[str, np.ndarray], first_id: int, options: _Options
+) -> dict[str, pd.DataFrame]:
+    """The contract tables (and the latent frame) of one chunk of leads."""
+    q = _draw_traits(rng, lead, options)
     paths = process.simulate_paths(
-        rng, process.Propensity(before, after, shift_day), lead["start"], lead["created"],
-        lead["offset"], end_us, calendar,
-    )  # fmt: skip
-    n = len(before)
+        rng, q, lead["start"], lead["created"], lead["offset"], options.end_us, options.calendar
+    )
+    n = len(q.before)
     for key, state in (("won_at", process.WON), ("lost_at", process.LOST)):
         lead[key] = np.full(n, NEVER)
         lead[key][paths.lead[paths.state == state]] = paths.entered[paths.state == state]
     ids = frames.lead_ids(first_id, n)
-    closed = (lead["won_at"] < end_us) | (lead["lost_at"] < end_us)
-    gaps = frames.draw_gaps(rng, lead, closed, options["fill_on_close"])
-    segments = cut_segments(paths, end_us, shift_us)
-    table = activities.emission_table(options["segment_drivers"])
-    events = activities.draw_events(rng, segments, lead, table, calendar)
+    closed = (lead["won_at"] < options.end_us) | (lead["lost_at"] < options.end_us)
+    gaps = frames.draw_gaps(rng, lead, closed, options.fill_on_close)
+    segments = cut_segments(paths, options.end_us, options.shift_us)
+    table = activities.emission_table(options.segment_drivers)
+    events = activities.draw_events(rng, segments, lead, table, options.calendar)
     out = {
-        "leads": frames.leads_frame(lead, ids, gaps, end_us),
+        "leads": frames.leads_frame(lead, ids, gaps, options.end_us),
         "activities": activities.build_activities(rng, events, ids, n),
         "stage_history": stages.build_stage_history(rng, paths, segments, lead["created"], ids),
     }
-    if options["with_latent"]:
-        out["latent"] = frames.latent_frame(paths, ids, before, after, shift_us)
+    if options.with_latent:
+        out["latent"] = frames.latent_frame(paths, ids, q.before, q.after, options.shift_us)
     return out
 
 
@@ -189,11 +208,10 @@ def generate_crm(
     start_day = (end_us - history_days * DAY_US) // DAY_US
     shift_us = (start_day + history_days // 2) * DAY_US if period_shift else None
     calendar = Calendar(start_day, (end_us - 1) // DAY_US)
-    options = {
-        "end_us": end_us, "shift_us": shift_us, "calendar": calendar,
-        "fill_on_close": _check_fill_on_close(fill_on_close),
-        "segment_drivers": segment_drivers, "with_latent": with_latent,
-    }  # fmt: skip
+    options = _Options(
+        end_us, shift_us, calendar, _check_fill_on_close(fill_on_close), segment_drivers,
+        with_latent,
+    )  # fmt: skip
     n_chunks = -(-n_leads // CHUNK_LEADS)
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(1 + n_chunks)]
     everyone = _global_draws(streams[0], n_leads, end_us, history_days, calendar)

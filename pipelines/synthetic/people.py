@@ -104,7 +104,7 @@ def draw_answers(rng: np.random.Generator, lead: dict[str, np.ndarray]) -> None:
     budget = np.exp(0.7 * np.log(lead["employees"]) + 7.2 + 0.35 * z + rng.normal(0, 0.6, n))
     magnitude = 10.0 ** (np.floor(np.log10(budget)) - 1)  # people state round figures
     budget = np.round(budget / magnitude) * magnitude
-    placeholder = rng.random(n) < PLACEHOLDER_BUDGET
+    lead["placeholder"] = placeholder = rng.random(n) < PLACEHOLDER_BUDGET
     lead["budget"] = np.where(placeholder, 10.0 ** rng.integers(5, 7, n), budget)
 
 
