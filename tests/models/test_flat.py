@@ -13,8 +13,7 @@ from typer.testing import CliRunner
 
 from models.flat import OTHER, FlatConfig, FlatFeatures
 from models.flat_training import FlatInputError, prepare_flat
-from pipelines.synthetic import to_flat
-from pipelines.synthetic import generate_crm
+from pipelines.synthetic import generate_crm, to_flat
 from scoring.cli import EXIT_BAD_INPUT, EXIT_NO_CHAMPION, app
 
 runner = CliRunner()
@@ -164,7 +163,7 @@ def test_flat_model_is_registered_with_holdout_metrics(flat_run: dict[str, objec
     configure(str(flat_run["tracking"]))
     versions = list_versions("lead-conversion-flat")
     assert versions["aliases"].tolist() == ["", "champion"]  # v2 (newest first) was not promoted
-    assert (versions["test_roc_auc"] > 0.75).all()  # chance is 0.5; observed ~0.95
+    assert (versions["test_roc_auc"] > 0.75).all()  # chance is 0.5; observed 0.88 and 0.96
     from mlflow import MlflowClient
 
     names = [m.name for m in MlflowClient().search_registered_models()]

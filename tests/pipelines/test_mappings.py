@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.synthetic import to_dialect
 from pipelines.importer import validate_mapped
 from pipelines.inputs import validate_inputs
 from pipelines.mappings import Mapping, MappingError, apply_mapping, load_mapping, map_export
+from pipelines.synthetic import to_dialect
 
 UTC = "UTC"
 
