@@ -13,9 +13,12 @@ weeks (the ``customer`` row) whose activity a CRM export keeps.
 
 ``segment_drivers`` gives segments different signals: partner leads meet (meetings rise
 sharply when hot, pricing pages are never looked at), web-form leads buy self-serve
-(pricing pages rise sharply, meetings are rare). ``period_shift`` launches a product whose
-pricing page buyers compare plans on: from the shift on, hot leads view it three times as
-often and cold ones half as often.
+(pricing pages rise sharply, meetings are rare). ``period_shift`` changes what activity
+means from the shift on: a product launches whose pricing page buyers compare plans on (hot
+leads view it three times as often, cold ones half as often), marketing automation starts
+nurturing every lead by e-mail (cold and dormant leads open and click three to four times as
+much) and a new SDR team calls the cold leads: volume that used to mark interest no longer
+does.
 """
 
 from __future__ import annotations
@@ -50,7 +53,12 @@ SEGMENT_RATES = {  # source: {type: rates per state} replacing EMISSIONS with se
     "web_form": {"pricing_page_view": (0.001, 0.02, 0.15, 0.0003, 0.01),
                  "meeting":           (0.0003, 0.001, 0.003, 0.0, 0.05)},
 }
-SHIFTED_RATES = {"pricing_page_view": (0.5, 1.0, 3.0, 0.5, 1.0)}  # multipliers after the shift
+SHIFTED_RATES = {  # multipliers after the shift, per state as in EMISSIONS
+    "pricing_page_view": (0.5, 1.0, 3.0, 0.5, 1.0),
+    "email_open":        (3.0, 1.5, 1.0, 4.0, 1.0),
+    "email_click":       (3.0, 1.5, 1.0, 4.0, 1.0),
+    "call":              (3.0, 1.5, 1.0, 3.0, 1.0),
+}
 # fmt: on
 CHANNELS = {"email": ("email", "email"), "web": ("web", "web"), "sales": ("sales", "business")}
 TYPES = list(EMISSIONS)

@@ -17,9 +17,10 @@ SOURCES = {  # name: (share, log-odds, start log-odds warming, start log-odds ho
     "referral": (0.07, 0.9, 0.5, 0.5), "event": (0.08, 0.2, 0.4, -0.2),
     "outbound": (0.14, -0.5, -1.0, -1.6), "partner": (0.06, 0.6, 0.3, 0.4),
 }
-# After ``period_shift``: paid search, retargeted at buyers, flips from weak to strong, and
-# referrals (a referral bonus now paid for any name) flip the other way.
-SHIFTED_SOURCES = {"paid_search": 0.8, "referral": -0.4}
+# After ``period_shift``: paid search, retargeted at buyers, flips from weak to strong;
+# referrals (a referral bonus now paid for any name) flip the other way; outbound, now an
+# account-based team working a list of fitting accounts, turns strong.
+SHIFTED_SOURCES = {"paid_search": 0.8, "referral": -0.4, "outbound": 0.5}
 INDUSTRIES = {  # name: (share, log-odds, words that end company names)
     "software": (0.18, 0.4, "Software Labs Systems Technologies Analytics"),
     "financial_services": (0.10, 0.3, "Capital Financial Partners Bank Insurance"),

@@ -13,7 +13,8 @@ from pipelines.config import FeaturesConfig
 from pipelines.contracts import validate_table
 from pipelines.inputs import validate_inputs
 from pipelines.snapshots import open_at
-from pipelines.synthetic import DEFAULT_END, generate_crm
+from pipelines.synthetic import DEFAULT_END, generate_crm, oracle_report
+from tests.pipelines.synthetic.point_in_time_model import fit_before, predict_open
 
 DAY = pd.Timedelta(days=1)
 FILLED = ("industry", "employees", "annual_revenue")
@@ -71,12 +72,13 @@ def test_period_shift_changes_drivers_at_the_midpoint(options_crm: dict[str, pd.
     static = latent.drop_duplicates("lead_id").set_index("lead_id")
     change = static["propensity_after_shift"] - static["propensity"]
     source, industry = leads["source"], leads["industry"]
-    untouched = ~source.isin(["paid_search", "referral"]) & ~industry.isin(
+    untouched = ~source.isin(["paid_search", "referral", "outbound"]) & ~industry.isin(
         ["manufacturing", "logistics", "software"]
     )
     untouched &= source.notna() & industry.notna()
     assert (change[untouched] == 0).all()
-    assert (change[source == "referral"] < 0).all() and (change[source == "paid_search"] > 0).all()
+    assert (change[source == "referral"] < 0).all()
+    assert (change[source == "paid_search"] > 0).all() and (change[source == "outbound"] > 0).all()
 
 
 def test_period_shift_flips_what_converts(options_crm: dict[str, pd.DataFrame]) -> None:
@@ -108,6 +110,23 @@ def test_period_shift_makes_pricing_views_a_stronger_sign(
     after = won >= SHIFT + 30 * DAY
     before = won < SHIFT
     assert views[after].mean() > 2 * views[before].mean()
+
+
+def test_period_shift_nurtures_cold_leads_by_email(options_crm: dict[str, pd.DataFrame]) -> None:
+    """Marketing automation from the shift on: cold and dormant leads open far more e-mail."""
+    latent = options_crm["latent"].sort_values(["lead_id", "entered_at"], kind="mergesort")
+    stop = latent.groupby("lead_id")["entered_at"].shift(-1).fillna(DEFAULT_END)
+    cold = latent.assign(stop=stop).query("state == 'cold'")
+    opens = options_crm["activities"].query("type == 'email_open'").merge(cold, on="lead_id")
+    opens = opens[
+        (opens["occurred_at"] >= opens["entered_at"]) & (opens["occurred_at"] < opens["stop"])
+    ]
+    before = opens["occurred_at"] < SHIFT
+    days_before = (cold["stop"].clip(upper=SHIFT) - cold["entered_at"].clip(upper=SHIFT)) / DAY
+    days_after = (cold["stop"].clip(lower=SHIFT) - cold["entered_at"].clip(lower=SHIFT)) / DAY
+    rate_before, rate_after = before.sum() / days_before.sum(), (~before).sum() / days_after.sum()
+    print(f"e-mail opens per cold lead-day: {rate_before:.3f} before, {rate_after:.3f} after")
+    assert rate_after > 2 * rate_before
 
 
 def test_segment_drivers_give_segments_their_own_signals(
@@ -155,3 +174,26 @@ def test_options_are_deterministic() -> None:
     assert not np.array_equal(
         plain["leads"]["industry"].isna().to_numpy(), first["leads"]["industry"].isna().to_numpy()
     )
+
+
+@pytest.mark.slow
+def test_a_model_trained_before_the_period_shift_degrades_after_it() -> None:
+    """Three years, the shift in the middle, a model trained before it: a year on, it
+    recovers less of the oracle's ranking than the same path on the same CRM unshifted.
+
+    Measured (20,000 leads, seed 11): AUC skill ratio (model - 0.5) / (oracle - 0.5) at the
+    last T 0.683 shifted vs 0.792 unshifted (AUC 0.783 vs 0.838; standard errors ~0.013);
+    before the shift both are ~0.72. The test takes about a minute on two cores.
+    """
+    ratios = {}
+    for shifted in (True, False):
+        crm = generate_crm(
+            20_000, seed=11, history_days=1095, with_latent=True, period_shift=shifted
+        )
+        shift = (DEFAULT_END - 1095 * DAY).normalize() + 547 * DAY
+        pipeline = fit_before(crm, shift - 91 * DAY)
+        late = DEFAULT_END - 91 * DAY
+        report = oracle_report(crm, crm["latent"], late, predict_open(crm, pipeline, late))
+        ratios[shifted] = report["auc_skill_ratio"]
+    print(ratios)
+    assert ratios[True] < ratios[False] - 0.05
