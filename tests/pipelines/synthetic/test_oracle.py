@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import chi2
 
 from pipelines.snapshots import open_at
+from pipelines.storage import open_store
 from pipelines.synthetic import DEFAULT_END, generate_crm, oracle_report, oracle_T
 from tests.pipelines.synthetic.point_in_time_model import fit_before, predict_open
 
@@ -111,4 +114,16 @@ def test_oracle_is_deterministic_per_seed() -> None:
     pd.testing.assert_frame_equal(
         oracle_T(first["latent"], first["leads"], at),
         oracle_T(second["latent"], second["leads"], at),
+    )
+
+
+def test_latent_frame_survives_a_store(tmp_path: Path) -> None:
+    """``leadscore generate`` writes it as ``synthetic_latent``; read back, same oracle."""
+    crm = generate_crm(1500, seed=6, with_latent=True, period_shift=True)
+    store = open_store(f"duckdb:///{tmp_path / 'crm.duckdb'}")
+    store.write("synthetic_latent", crm["latent"])
+    at = pd.Timestamp("2026-06-01", tz="UTC")
+    pd.testing.assert_frame_equal(
+        oracle_T(store.read("synthetic_latent"), crm["leads"], at),
+        oracle_T(crm["latent"], crm["leads"], at),
     )
