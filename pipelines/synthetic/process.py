@@ -141,24 +141,17 @@ def simulate_paths(
         took effect, and an exit at its time of day. Rows at or after ``end_us`` are left out.
     """
     bounds = _exit_bounds(propensity, calendar)
-    stacked = np.stack([calendar.curves[name] for name in CURVE_NAMES])
     last_day = (end_us - 1) // DAY_US
     lead, state = np.arange(len(start)), start.astype(np.int64)
     day = created // DAY_US
     rows = [(lead, state, created)]
     while len(lead):
+        # The next day the bound's clock rings (today included); later days are unseen.
         bound = bounds[lead, state]
         candidate = day + rng.geometric(bound) - 1
         keep = candidate <= last_day
         lead, state, candidate, bound = lead[keep], state[keep], candidate[keep], bound[keep]
-        q = propensity.on(lead, candidate)
-        rates = BASE[state] * np.exp(BETA[state] * q[:, None])
-        rates *= stacked[CURVE[state], (candidate - calendar.first)[:, None]]
-        total = rates.sum(axis=1)
-        moves = rng.random(len(lead)) * bound < -np.expm1(-total)
-        pick = rng.random(len(lead)) * total
-        target = (pick[:, None] >= np.cumsum(rates, axis=1)).sum(axis=1)
-        target = np.minimum(target, len(STATES) - 1)
+        moves, target = _thin(rng, propensity, calendar, lead, state, candidate, bound)
         absorbed = moves & (target >= TRANSIENT)
         if absorbed.any():
             at = _exit_times(
@@ -177,12 +170,37 @@ def simulate_paths(
     return Paths(out.lead[known][order], out.state[known][order], out.entered[known][order])
 
 
+def _thin(
+    rng: np.random.Generator,
+    propensity: Propensity,
+    calendar: Calendar,
+    lead: np.ndarray,
+    state: np.ndarray,
+    day: np.ndarray,
+    bound: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each candidate day ends with a move, and to which state.
+
+    A candidate is kept with probability ``(1 - exp(-H_d)) / bound``, so that each day sees
+    a move with exactly ``1 - exp(-H_d)``; the target is drawn from the day's rates.
+    """
+    q = propensity.on(lead, day)
+    rates = BASE[state] * np.exp(BETA[state] * q[:, None])
+    for curve, name in enumerate(CURVE_NAMES):
+        rates *= np.where(CURVE[state] == curve, calendar.at(name, day)[:, None], 1.0)
+    total = rates.sum(axis=1)
+    moves = rng.random(len(lead)) * bound < -np.expm1(-total)
+    pick = rng.random(len(lead)) * total
+    target = (pick[:, None] >= np.cumsum(rates, axis=1)).sum(axis=1)
+    return moves, np.minimum(target, len(STATES) - 1)
+
+
 def _exit_times(
     rng: np.random.Generator, day: np.ndarray, created: np.ndarray, offsets: np.ndarray
 ) -> np.ndarray:
     """An exit's time within its day: business hours, and after the creation on that day."""
     midnight = day * DAY_US
-    at = midnight + draw_time_of_day(rng, offsets, "business")
+    at = midnight + np.maximum(draw_time_of_day(rng, offsets, "business"), 1)  # never a midnight
     early = at <= created
     remaining = midnight[early] + DAY_US - created[early] - 1
     at[early] = created[early] + 1 + (rng.random(int(early.sum())) * remaining).astype(np.int64)
