@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pipelines.synthetic.frames import as_str, as_utc
 from pipelines.synthetic.seasons import DAY_US, Calendar, draw_time_of_day
 from pipelines.synthetic.segments import Segments
 from pipelines.synthetic.vocabulary import SOURCES
@@ -71,11 +72,10 @@ VALUE_DRAWS = {  # pages viewed or minutes
     "call": lambda rng, k: np.round(rng.lognormal(np.log(4), 0.9, k), 1),
 }
 INBOUND = ("web_form", "organic_search", "paid_search", "social")
-N_STATES = 5  # cold, warming, hot, dormant, customer
 
 
 def emission_table(segment_drivers: bool) -> np.ndarray:
-    """Rates of every type, shape (profiles, N_STATES, types).
+    """Rates of every type, shape (profiles, 5 states incl. customer, types).
 
     Profile = 2 * segment + period: segment 0 other, 1 partner, 2 web form; period 1
     after the shift.
@@ -119,6 +119,8 @@ def draw_events(
         code = np.repeat(np.tile(codes, len(first)), count.ravel())
         day = calendar.draw_days(rng, curve, first[seg], last[seg])
         at = day * DAY_US + draw_time_of_day(rng, lead["offset"][segments.lead[seg]], hours)
+        # Counts cover whole days: dropping what falls outside the segment (on its first and
+        # last day) thins the process, which stays Poisson.
         inside = (at >= segments.start[seg]) & (at < segments.stop[seg])
         parts.append((segments.lead[seg][inside], at[inside], code[inside]))
     parts.append(_creation_events(rng, lead))
@@ -132,11 +134,12 @@ def _creation_events(
     """The form, download or demo request that created each inbound lead."""
     inbound = np.isin(lead["source"], [list(SOURCES).index(s) for s in INBOUND])
     idx = np.flatnonzero(inbound)
-    kind = np.where(rng.random(len(idx)) < 0.65, "form_submit", "content_download")
-    demo = (lead["start"][idx] == 2) & (rng.random(len(idx)) < 0.6)  # came in hot: asked
-    kind = np.where(demo, "demo_request", kind)
-    codes = np.array([TYPES.index(k) for k in kind], dtype=np.int64)
-    return idx, lead["created"][idx], codes
+    form, download, demo = (
+        TYPES.index(t) for t in ("form_submit", "content_download", "demo_request")
+    )
+    codes = np.where(rng.random(len(idx)) < 0.65, form, download)
+    came_hot = (lead["start"][idx] == 2) & (rng.random(len(idx)) < 0.6)  # and asked for a demo
+    return idx, lead["created"][idx], np.where(came_hot, demo, codes).astype(np.int64)
 
 
 def _order_by_lead_and_time(idx: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -167,12 +170,11 @@ def build_activities(
     for c, (_, measure, *_) in enumerate(EMISSIONS.values()):
         if measure:
             value[code == c] = VALUE_DRAWS[measure](rng, int((code == c).sum()))
-    names = pd.array(np.array(TYPES, dtype=object), dtype="str")
     return pd.DataFrame(
         {
             "lead_id": lead_ids.take(idx),
-            "occurred_at": pd.DatetimeIndex(at.astype("datetime64[us]")).tz_localize("UTC"),
-            "type": names.take(code),
+            "occurred_at": as_utc(at),
+            "type": as_str(np.array(TYPES, dtype=object)).take(code),
             "value": value,
         }
     )

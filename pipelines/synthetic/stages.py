@@ -14,7 +14,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pipelines.synthetic.frames import as_str, as_utc
 from pipelines.synthetic.process import HOT, LOST, WARMING, WON, Paths
+from pipelines.synthetic.seasons import DAY_US
 from pipelines.synthetic.segments import Segments
 
 STAGES = ("new", "contacted", "qualified", "demo", "proposal", "negotiation", "won", "lost")
@@ -32,7 +34,6 @@ ADVANCE = np.array([  # rate per day of one step up from the row's stage; column
 # fmt: on
 SKIP_DEMO = 0.15  # small deals go from qualified straight to a proposal
 MOVE_BACK = 0.35  # a cooled deal at proposal or later goes back to qualified
-DAY_US = 86_400_000_000
 
 
 def _segments_by_rank(segments: Segments) -> np.ndarray:
@@ -97,11 +98,10 @@ def build_stage_history(
     # increasing; the outcome, sorted last, is the one that stays.
     tie = np.r_[(lead[1:] == lead[:-1]) & (at[1:] <= at[:-1]), False]
     keep = ~tie
-    names = pd.array(np.array(STAGES, dtype=object), dtype="str")
     return pd.DataFrame(
         {
             "lead_id": lead_ids.take(lead[keep]),
-            "stage": names.take(code[keep]),
-            "entered_at": pd.DatetimeIndex(at[keep].astype("datetime64[us]")).tz_localize("UTC"),
+            "stage": as_str(np.array(STAGES, dtype=object)).take(code[keep]),
+            "entered_at": as_utc(at[keep]),
         }
     )
