@@ -21,6 +21,8 @@ from pipelines.synthetic.process import (
     BASE,
     BETA,
     CURVE,
+    MOVE_FROM,
+    MOVE_TO,
     STATES,
     TRANSIENT,
     WON,
@@ -87,24 +89,26 @@ def conversion_probability(
         horizon_days: the number of days.
     """
     days = np.arange(first_day, first_day + horizon_days)
-    curves = curve_values(days)[CURVE]  # (4, 6, days)
-    scale = {  # BASE * exp(BETA * q) for each propensity, computed once
-        period: BASE * np.exp(BETA * q[:, None, None])
-        for period, q in (("b", before), ("a", after))
-    }
-    v = np.zeros((len(state), TRANSIENT))
-    v[np.arange(len(state)), state] = 1.0
+    curves = curve_values(days)[CURVE[MOVE_FROM, MOVE_TO]]  # (moves, days)
+    scale = {  # BASE * exp(BETA * q) of every move, for each propensity, computed once
+        period: BASE[MOVE_FROM, MOVE_TO][:, None] * np.exp(BETA[MOVE_FROM, MOVE_TO][:, None] * q)
+        for period, q in (("before", before), ("after", after))
+    }  # rows are moves, columns leads: each step below is a few contiguous vector operations
+    first_move = np.searchsorted(MOVE_FROM, np.arange(TRANSIENT))
+    v = np.eye(TRANSIENT)[:, state]  # (4, n): the distribution over transient states
     won = np.zeros(len(state))
-    diagonal = np.arange(TRANSIENT)
     for i, day in enumerate(days):
-        rates = scale["b" if day < shift_day else "a"] * curves[:, :, i]
-        total = rates.sum(axis=2)
+        rates = scale["before" if day < shift_day else "after"] * curves[:, i, None]
+        total = np.add.reduceat(rates, first_move, axis=0)  # H_d per transient state
         stay = np.exp(-total)
-        moving = (1.0 - stay) / total
-        won += np.einsum("ns,ns->n", v, moving * rates[:, :, WON])
-        step = moving[:, :, None] * rates[:, :, :TRANSIENT]
-        step[:, diagonal, diagonal] = stay
-        v = np.einsum("ns,nsj->nj", v, step)
+        # Mass moved along each edge today: v[from] * (1 - e^-H) * rate / H.
+        flow = (v * (1.0 - stay) / total)[MOVE_FROM] * rates
+        v = v * stay
+        for move, target in enumerate(MOVE_TO):
+            if target == WON:
+                won += flow[move]
+            elif target < TRANSIENT:
+                v[target] += flow[move]
     return won
 
 

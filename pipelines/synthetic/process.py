@@ -57,6 +57,8 @@ BETA = np.zeros((TRANSIENT, len(STATES)))
 CURVE = np.zeros((TRANSIENT, len(STATES)), dtype=np.int64)
 for (_from, _to), (_base, _beta, _curve) in TRANSITIONS.items():
     BASE[_from, _to], BETA[_from, _to], CURVE[_from, _to] = _base, _beta, CURVE_NAMES.index(_curve)
+# The possible moves as flat arrays sorted by the state they leave (the oracle's loop).
+MOVE_FROM, MOVE_TO = np.array(sorted(TRANSITIONS)).T
 
 
 @dataclass(frozen=True)

@@ -113,3 +113,19 @@ def test_times_of_day_follow_local_business_hours() -> None:
     local_hour = ((utc / 3.6e9 + offsets) % 24).astype(int)
     assert ((local_hour >= 8) & (local_hour < 18)).mean() > 0.85
     assert pd.Series(utc[offsets == 10.0] / 3.6e9).median() < 12  # Sydney works in UTC's night
+
+
+def test_oracle_propagation_equals_the_day_matrices() -> None:
+    """The oracle's edge-by-edge loop is v_{d+1} = v_d M_d, the won column summed."""
+    rng = np.random.default_rng(5)
+    n, horizon, shift_day = 50, 120, START_DAY + 30
+    state, before = rng.integers(TRANSIENT, size=n), rng.normal(0, 1.5, n)
+    after = before + rng.normal(0, 1, n)
+    v, won = np.eye(TRANSIENT)[state], np.zeros(n)
+    for day in range(START_DAY, START_DAY + horizon):
+        q = before if day < shift_day else after
+        m = transition_matrices(q, curve_values(np.array([day]))[:, 0])
+        won += np.einsum("ns,ns->n", v, m[:, :, WON])
+        v = np.einsum("ns,nsj->nj", v, m[:, :, :TRANSIENT])
+    fast = conversion_probability(state, before, after, shift_day, START_DAY, horizon)
+    np.testing.assert_allclose(fast, won, rtol=1e-10, atol=1e-14)
