@@ -40,7 +40,8 @@ LATENT_COLUMNS = (
 )
 
 
-def _utc_midnight(at: pd.Timestamp | str) -> pd.Timestamp:
+def utc_midnight(at: pd.Timestamp | str) -> pd.Timestamp:
+    """``at`` in UTC (naive: read as UTC); a ValueError unless it is a midnight."""
     ts = pd.Timestamp(at)
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
     if ts != ts.normalize():
@@ -131,7 +132,7 @@ def oracle_T(
         ValueError: If ``T`` is not a midnight, ``horizon_days`` < 1, or the latent frame
             does not cover the open leads.
     """
-    at = _utc_midnight(T)
+    at = utc_midnight(T)
     if horizon_days < 1:
         raise ValueError(f"horizon_days must be at least 1, got {horizon_days}")
     ids = leads.loc[open_at(leads, at), "lead_id"].reset_index(drop=True)

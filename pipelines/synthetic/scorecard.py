@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata, spearmanr
 
-from pipelines.synthetic.oracle import oracle_T
+from pipelines.synthetic.oracle import oracle_T, utc_midnight
 
 TOP_SHARE = 0.1
 
@@ -79,7 +79,7 @@ def oracle_report(
         ValueError: If ``model_probabilities`` lacks leads open at ``T``.
     """
     oracle = oracle_T(latent, crm["leads"], T, horizon_days)
-    at = pd.Timestamp(T).tz_localize("UTC") if pd.Timestamp(T).tzinfo is None else pd.Timestamp(T)
+    at = utc_midnight(T)
     y = _labels(crm["leads"], oracle["lead_id"], at, horizon_days)
     ids, p = oracle["lead_id"].to_numpy(), oracle["p_true"].to_numpy()
     report = {
