@@ -6,7 +6,8 @@ field names and picklist labels, ``Task.csv`` activities, ``LeadHistory.csv`` st
 changes); ``"hubspot"`` into a HubSpot one (``contacts.csv`` with property labels,
 ``activities.csv``, and the lead-status property history in the shape warehouse syncs give
 it); ``"flat"`` into one table with a ``Converted`` label and no history, as in many CRM
-exports. Mapped back with ``configs/mappings/<dialect>.yaml``, the Salesforce and HubSpot
+exports; ``"opportunities"`` into an opportunities table with a separate accounts file
+(:mod:`pipelines.synthetic.opportunities`). Mapped back with ``configs/mappings/<dialect>.yaml``, the Salesforce and HubSpot
 exports give the native tables again, up to the precision the CRM writes (milliseconds;
 seconds in HubSpot's contacts export; a date for ``ConvertedDate``) and the names of levels.
 """
@@ -18,7 +19,10 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-DIALECTS = ("salesforce", "hubspot", "flat")
+from pipelines.synthetic.opportunities import to_opportunities
+from pipelines.synthetic.vocabulary import COUNTRY_NAMES
+
+DIALECTS = ("salesforce", "hubspot", "flat", "opportunities")
 EXPORT_FILES = {  # contract table → file name
     "salesforce": {
         "leads": "Lead.csv",
@@ -31,6 +35,7 @@ EXPORT_FILES = {  # contract table → file name
         "stage_history": "contact_property_history.csv",
     },
     "flat": {"flat": "leads_flat.csv"},
+    "opportunities": {"opportunities": "opportunities.csv", "accounts": "accounts.csv"},
 }
 # fmt: off
 SF_SOURCES = {"web_form": ("Web",), "organic_search": ("Organic Search",),
@@ -78,9 +83,6 @@ HS_ACTIVITY_TYPES = {"email_open": "Marketing email opened", "email_click": "Mar
                      "webinar_attended": "Webinar attended", "form_submit": "Form submission",
                      "demo_request": "Demo request", "meeting": "Meeting", "call": "Call",
                      "unsubscribe": "Unsubscribed", "email_bounce": "Email bounced", "chat_message": "Chat"}
-COUNTRY_NAMES = {"US": "United States", "GB": "United Kingdom", "DE": "Germany", "FR": "France",
-                 "CA": "Canada", "AU": "Australia", "NL": "Netherlands", "IN": "India", "BR": "Brazil",
-                 "ES": "Spain", "SE": "Sweden", "IE": "Ireland", "MX": "Mexico", "SG": "Singapore"}
 FIRST = ["Ana", "Ben", "Chen", "Dana", "Eli", "Femi", "Gia", "Hugo", "Ines", "Jon", "Kai", "Lea", "Max", "Nia", "Omar", "Pia"]
 LAST = ["Kim", "Silva", "Novak", "Okafor", "Rossi", "Berg", "Tanaka", "Dubois", "Ivanova", "Costa", "Haddad", "Lund"]
 DURATION_TYPES = ("call", "meeting", "webinar_attended")
@@ -377,8 +379,17 @@ def to_flat(crm: dict[str, pd.DataFrame], seed: int = 0) -> dict[str, pd.DataFra
 def to_dialect(
     crm: dict[str, pd.DataFrame], dialect: str, seed: int = 0
 ) -> dict[str, pd.DataFrame]:
-    """The export frames of ``dialect`` keyed by contract table (``flat``: one frame)."""
-    writers = {"salesforce": to_salesforce, "hubspot": to_hubspot, "flat": to_flat}
+    """The export frames of ``dialect`` keyed by contract table.
+
+    ``flat`` gives one frame; ``opportunities`` gives ``opportunities`` and ``accounts``
+    (:mod:`pipelines.synthetic.opportunities`), which are not contract tables.
+    """
+    writers = {
+        "salesforce": to_salesforce,
+        "hubspot": to_hubspot,
+        "flat": to_flat,
+        "opportunities": to_opportunities,
+    }
     if dialect not in writers:
         raise ValueError(f"unknown dialect {dialect!r}; known: {', '.join(DIALECTS)}")
     return writers[dialect](crm, seed)

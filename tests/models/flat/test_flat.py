@@ -162,7 +162,7 @@ def test_flat_model_is_registered_with_holdout_metrics(flat_run: dict[str, objec
     configure(str(flat_run["tracking"]))
     versions = list_versions("lead-conversion-flat")
     assert versions["aliases"].tolist() == ["", "champion"]  # v2 (newest first) was not promoted
-    assert (versions["test_roc_auc"] > 0.75).all()  # chance is 0.5; observed ~0.95
+    assert (versions["test_roc_auc"] > 0.75).all()  # chance is 0.5; observed 0.88 and 0.96
     from mlflow import MlflowClient
 
     names = [m.name for m in MlflowClient().search_registered_models()]

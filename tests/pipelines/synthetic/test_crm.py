@@ -1,4 +1,8 @@
-"""Tests for the synthetic CRM: contract shape, invariants and plausible behaviour."""
+"""Tests for the synthetic CRM: contract shape, invariants and plausible behaviour.
+
+Mechanisms measured on a larger CRM (seasons, segments, the latent state) are in
+``test_behaviour.py``; the oracle in ``test_oracle.py``; the options in ``test_options.py``.
+"""
 
 import time
 
@@ -6,7 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipelines.contracts import validate_table
 from pipelines.synthetic import DEFAULT_END, generate_crm
+from pipelines.synthetic import crm as crm_module
 
 N_LEADS = 2_000
 DAY = pd.Timedelta(days=1)
@@ -71,6 +77,25 @@ def test_naive_end_is_read_as_utc() -> None:
         pd.testing.assert_frame_equal(naive[table], aware[table])
 
 
+def test_the_latent_frame_does_not_change_the_tables() -> None:
+    plain, with_latent = generate_crm(500, seed=3), generate_crm(500, seed=3, with_latent=True)
+    assert set(with_latent) == {*DTYPES, "latent"}
+    for table in DTYPES:
+        pd.testing.assert_frame_equal(plain[table], with_latent[table])
+
+
+def test_chunks_join_into_one_crm(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(crm_module, "CHUNK_LEADS", 300)
+    first, second = generate_crm(1000, seed=5), generate_crm(1000, seed=5)
+    for table in DTYPES:
+        pd.testing.assert_frame_equal(first[table], second[table])
+        validate_table(table, first[table])
+    ids = first["leads"]["lead_id"]
+    assert ids.is_unique and ids.iloc[0] == "L0000001" and ids.iloc[-1] == "L0001000"
+    assert first["leads"]["created_at"].is_monotonic_increasing  # ids follow creation
+    assert set(first["activities"]["lead_id"]) <= set(ids)
+
+
 @pytest.mark.parametrize("kwargs", [{"n_leads": 0}, {"n_leads": 10, "history_days": 0}])
 def test_rejects_empty_requests(kwargs: dict) -> None:
     with pytest.raises(ValueError):
@@ -84,6 +109,8 @@ def test_columns_and_dtypes_follow_the_contract(crm: dict[str, pd.DataFrame]) ->
         assert crm[table].dtypes.astype(str).to_dict() == dtypes, table
     assert crm["leads"]["phone"].isna().any()
     assert crm["leads"]["phone"].dtype.na_value is np.nan  # missing strings are NaN
+    for table in DTYPES:  # the contract's own checks, as every read and write runs them
+        assert len(validate_table(table, crm[table])) == len(crm[table]), table
 
 
 def test_ids_are_unique_and_referenced(crm: dict[str, pd.DataFrame]) -> None:
@@ -108,7 +135,7 @@ def test_lead_attributes_are_in_range(leads: pd.DataFrame) -> None:
     )
     for column in ["employees", "annual_revenue", "budget", "deal_value"]:
         assert (leads[column].dropna() >= 0).all(), column
-    assert 0.3 < leads["budget"].isna().mean() < 0.5
+    assert 0.3 < leads["budget"].isna().mean() < 0.6  # not stated, or not typed in
     assert leads["email"].dropna().str.fullmatch(r"[a-z0-9._]+@[a-z0-9.]+\.[a-z]+").all()
     assert leads["phone"].dropna().str.contains(" 555 ").all()  # fictional numbers only
     assert leads["job_title"].nunique() > 50  # free text, many spellings
@@ -123,7 +150,7 @@ def test_outcomes_are_consistent(leads: pd.DataFrame) -> None:
         assert (outcome > leads.loc[outcome.index, "created_at"]).all()
         assert (outcome < DEFAULT_END).all()
     days = (leads["converted_at"] - leads["created_at"]).dropna() / DAY
-    assert days.min() >= 2 and 2 <= days.median() <= 150
+    assert days.min() > 0 and 20 <= days.median() <= 150
 
 
 def test_activities_lie_inside_each_leads_life(crm: dict, leads: pd.DataFrame) -> None:
@@ -191,20 +218,6 @@ def test_converters_show_high_intent_before_converting(crm: dict, leads: pd.Data
     assert before_conversion > 3 * before_reference
 
 
-def test_converters_ramp_up_and_cold_leads_decay(crm: dict, leads: pd.DataFrame) -> None:
-    events, converted = crm["activities"], _converted(leads)
-    late = leads[converted & (leads["converted_at"] - leads["created_at"] >= 60 * DAY)]
-    conv_at = late["converted_at"]
-    last_month = _events_per_lead(events, conv_at - 30 * DAY, conv_at).sum()
-    month_before = _events_per_lead(events, conv_at - 60 * DAY, conv_at - 30 * DAY).sum()
-    assert last_month > 1.5 * month_before
-    closes = leads["lost_at"].fillna(DEFAULT_END)
-    cold = leads[~converted & (closes - leads["created_at"] >= 60 * DAY)]["created_at"]
-    first_month = _events_per_lead(events, cold, cold + 30 * DAY).sum()
-    second_month = _events_per_lead(events, cold + 30 * DAY, cold + 60 * DAY).sum()
-    assert first_month > 1.5 * second_month
-
-
 def test_lead_attributes_relate_to_conversion(crm: dict, leads: pd.DataFrame) -> None:
     converted = _converted(leads)
     free_mail = leads["email"].str.contains(r"@(?:gmail|yahoo|hotmail|outlook)\.com$", na=False)
@@ -217,7 +230,8 @@ def test_lead_attributes_relate_to_conversion(crm: dict, leads: pd.DataFrame) ->
     senior = leads["job_title"].str.contains(r"(?i)\b(?:ceo|founder|vp|vice president|chief)\b")
     junior = leads["job_title"].str.contains(r"(?i)\b(?:intern|student)\b")
     deciders = leads["is_decision_maker"].astype("float64")
-    assert deciders[senior].mean() > 0.5 > 0.1 > deciders[junior].mean()
+    # Declared authority contradicts the title now and then (a box left at its default).
+    assert deciders[senior].mean() > 0.5 > 0.2 > deciders[junior].mean()
     assert converted[senior].mean() > converted[junior].mean()
     opted_out = crm["activities"].query("type in ['unsubscribe', 'email_bounce']")["lead_id"]
     assert converted[leads.index.isin(opted_out)].mean() < converted.mean()
