@@ -8,6 +8,7 @@ registered as a new version and becomes ``@champion`` only through the promotion
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -204,10 +205,17 @@ def fit_baselines(
     out = {}
     baselines = build_baselines(train_cfg.baselines, features_cfg, train_cfg.families)
     for name, baseline in baselines.items():
-        fitted, _ = fit_calibrated(
-            blanking(baseline, blank), X["train"], y["train"], X_cal, y_cal, train_cfg.calibration
-        )
-        out[name] = fitted.predict_proba(X["test"])[:, 1]
+        with warnings.catch_warnings():  # a blanked input has no value to impute: expected
+            warnings.filterwarnings("ignore", "Skipping features without any observed values")
+            fitted, _ = fit_calibrated(
+                blanking(baseline, blank),
+                X["train"],
+                y["train"],
+                X_cal,
+                y_cal,
+                train_cfg.calibration,
+            )
+            out[name] = fitted.predict_proba(X["test"])[:, 1]
     return out
 
 

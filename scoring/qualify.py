@@ -6,7 +6,6 @@ Rules are pandas expressions (``DataFrame.eval``) over the transformed feature c
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import re
@@ -54,10 +53,19 @@ def _config_error(expression: str, err: Exception) -> ConfigError:
     return ConfigError(f"scoring rule {expression!r}: {err} (rules may use {known})")
 
 
-@functools.cache
+_WARNED: set[tuple[str, str]] = set()
+
+
 def _warn_skipped(rule: str, feature: str) -> None:
-    """Once per process and rule: the rule is skipped, never a crash."""
-    log.warning("scoring rule %s skipped: the model has no feature %s", rule, feature)
+    """Once per run and rule (see :func:`reset_skipped_rules`): skipped, never a crash."""
+    if (rule, feature) not in _WARNED:
+        _WARNED.add((rule, feature))
+        log.warning("scoring rule %s skipped: the model has no feature %s", rule, feature)
+
+
+def reset_skipped_rules() -> None:
+    """Forgets which skipped rules were reported: each scoring run reports them again."""
+    _WARNED.clear()
 
 
 def bant_checklist(Xt: pd.DataFrame, rules: BantRules) -> pd.DataFrame:

@@ -151,7 +151,8 @@ def print_training(result: Any, tracking: str) -> None:
             else "[yellow]check this is known before the outcome:[/]"
         )
         console.print(f"{verb} {row.feature} (AUC alone {row.auc:.3f})")
-    for row in result.fill_rates[result.fill_rates["action"] != "ok"].itertuples():
+    flagged = result.fill_rates[result.fill_rates["action"] != "ok"].drop_duplicates("column")
+    for row in flagged.itertuples():  # the report is sorted: each column's largest gap
         verb = "[red]excluded[/]" if row.action == "drop" else "[yellow]check[/]"
         console.print(
             f"{verb} {row.column}: filled for {row.fill_outcome:.0%} of {row.outcome} leads, "

@@ -45,6 +45,7 @@ from scoring.nightly.rows import (
     unranked_scores,
 )
 from scoring.nightly.staging import Staging
+from scoring.qualify import reset_skipped_rules
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -123,6 +124,7 @@ def run_scoring(
     """
     run_id = uuid.uuid4().hex
     started = pd.Timestamp.now(tz="UTC")
+    reset_skipped_rules()
     with store.lock("scoring"), Staging(cfg.staging_memory_limit) as staging:
         store.check_writable("lead_scores")  # before the work, not after it
         model = get_champion(cfg.model_name)
