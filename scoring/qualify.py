@@ -6,6 +6,7 @@ Rules are pandas expressions (``DataFrame.eval``) over the transformed feature c
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import re
@@ -32,7 +33,11 @@ _MISSING_NAME = re.compile(r"name '(?P<name>[^']+)' is not defined")
 
 
 class RuleSkipped(Exception):
-    """A rule reads a feature the model does not have (its family is off, or dropped)."""
+    """A rule reads a feature the model does not have (its family is off, or dropped).
+
+    A name one letter or two away from a column the model has is a typo, not a missing
+    family: that stays a :class:`ConfigError`.
+    """
 
 
 def _evaluate(frame: pd.DataFrame, expression: str) -> pd.Series:
@@ -40,15 +45,18 @@ def _evaluate(frame: pd.DataFrame, expression: str) -> pd.Series:
         result = frame.eval(expression, engine="python")
     except NameError as err:
         found = _MISSING_NAME.search(str(err))
-        if found and found["name"].startswith(FEATURE_PREFIXES):
-            raise RuleSkipped(found["name"]) from None
-        raise _config_error(expression, err) from None
+        name = found["name"] if found else ""
+        typo_of = difflib.get_close_matches(name, list(map(str, frame.columns)), n=1, cutoff=0.9)
+        if name.startswith(FEATURE_PREFIXES) and not typo_of:
+            raise RuleSkipped(name) from None
+        hint = f" (did you mean {typo_of[0]}?)" if typo_of else ""
+        raise _config_error(expression, f"{err}{hint}") from None
     except (KeyError, SyntaxError, TypeError, ValueError) as err:
         raise _config_error(expression, err) from None
     return pd.Series(np.asarray(result, dtype=bool), index=frame.index)
 
 
-def _config_error(expression: str, err: Exception) -> ConfigError:
+def _config_error(expression: str, err: object) -> ConfigError:
     known = "score, grade, bant_met and the bant_/fit_/eng_/stage_ features"
     return ConfigError(f"scoring rule {expression!r}: {err} (rules may use {known})")
 

@@ -74,7 +74,11 @@ def spark():
         "spark.ui.showConsoleProgress": "false",
         # Small jobs on a cold JVM: the C1 compiler alone ran test_spark_features.py about
         # a third faster on 2 cores (28 s vs 41 s); long jobs want the default compilers.
-        "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+        # C1 alone reserves a 48 MB code cache, which the whole suite's generated code
+        # filled in CI ("CodeCache is full", then every Spark test erred): reserve more.
+        "spark.driver.extraJavaOptions": (
+            "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:ReservedCodeCacheSize=256m"
+        ),
     }
     try:
         session = spark_session("local[2]", conf)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -73,8 +72,8 @@ def test_the_champion_is_the_best_model_on_the_time_holdout(tmp_path: Path) -> N
     scores = tmp_path / "scores.csv"
     scored = runner.invoke(app, ["score", "--flat", str(path), "--out", str(scores), *common])
     assert scored.exit_code == 0, scored.output
-    reasons = [json.loads(r) for r in pd.read_csv(scores)["top_reasons"]]
-    assert all(r and r[0][:2] in ("+ ", "- ") for r in reasons)
+    reasons = [str(r).split(" | ") for r in pd.read_csv(scores)["top_reasons"]]
+    assert all(r and r[0][:2] in ("▲ ", "▼ ") for r in reasons)
     assert any("Intensity" in item for r in reasons for item in r)
 
 
