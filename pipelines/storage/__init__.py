@@ -22,6 +22,7 @@ from pipelines.storage.base import (
     frames_of,
 )
 from pipelines.storage.files import write_atomically, write_frame_atomically
+from pipelines.storage.metadata import METADATA_TABLE, read_metadata, store_id, write_metadata
 from pipelines.storage.partitions import (
     recover_partitions,
     staging_dir,
@@ -31,6 +32,7 @@ from pipelines.storage.uri import open_store, store_uri
 
 __all__ = [
     "DEFAULT_STORE",
+    "METADATA_TABLE",
     "Append",
     "Frames",
     "Part",
@@ -42,10 +44,13 @@ __all__ = [
     "check_name",
     "frames_of",
     "open_store",
+    "read_metadata",
     "recover_partitions",
     "staging_dir",
+    "store_id",
     "store_uri",
     "swap_in_partitions",
     "write_atomically",
     "write_frame_atomically",
+    "write_metadata",
 ]

@@ -409,3 +409,12 @@ def test_parts_split_every_table_by_lead(store, small_crm: dict[str, pd.DataFram
 
 def test_streamed_frames_land_together_or_not_at_all(store) -> None:
     assert_streamed_frames_land_together(store)
+
+
+def test_metadata_lives_in_the_schema(store: PostgresStore) -> None:
+    from pipelines.storage import read_metadata, store_id, write_metadata
+
+    assert read_metadata(store) == {}
+    given = store_id(store)
+    write_metadata(store, data_origin="imported")
+    assert read_metadata(store) == {"store_id": given, "data_origin": "imported"}
