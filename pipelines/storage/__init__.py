@@ -24,7 +24,13 @@ from pipelines.storage.base import (
     frames_of,
 )
 from pipelines.storage.files import write_atomically, write_frame_atomically
-from pipelines.storage.metadata import METADATA_TABLE, read_metadata, store_id, write_metadata
+from pipelines.storage.metadata import (
+    METADATA_TABLE,
+    metadata_operation,
+    read_metadata,
+    store_id,
+    write_metadata,
+)
 from pipelines.storage.partitions import (
     recover_partitions,
     staging_dir,
@@ -47,6 +53,7 @@ __all__ = [
     "TableNotFound",
     "check_name",
     "frames_of",
+    "metadata_operation",
     "open_store",
     "read_metadata",
     "recover_partitions",
