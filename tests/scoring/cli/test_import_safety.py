@@ -14,11 +14,13 @@ from typer.testing import CliRunner, Result
 
 import pipelines.storage.duckdb as duckdb_store
 import pipelines.storage.files as file_store
+import pipelines.storage.postgres as postgres_store
 from pipelines.contracts import empty_table
 from pipelines.inputs import write_inputs
 from pipelines.storage import open_store, read_metadata
 from pipelines.synthetic import EXPORT_FILES, generate_crm, to_dialect
 from scoring.cli import EXIT_BAD_INPUT, EXIT_INSUFFICIENT_DATA, app
+from tests.pipelines.storage.test_postgres import pg_uri, server  # noqa: F401 (fixtures)
 
 runner = CliRunner()
 LEADS = 600
@@ -172,9 +174,8 @@ def test_a_dry_run_prints_the_summary_and_writes_nothing(
     assert not fresh.parent.exists()
 
 
-@pytest.fixture
-def failing_second_table(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The stores' batch writes fail when they reach the second table."""
+def fail_at_second_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Makes the stores' batch writes fail when they reach the second table."""
     original = file_store.frames_of
     calls = {"n": 0}
 
@@ -184,8 +185,13 @@ def failing_second_table(monkeypatch: pytest.MonkeyPatch) -> None:
             raise RuntimeError("killed between two tables")
         return original(frames)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(file_store, "frames_of", frames_of)
-    monkeypatch.setattr(duckdb_store, "frames_of", frames_of)
+    for module in (file_store, duckdb_store, postgres_store):
+        monkeypatch.setattr(module, "frames_of", frames_of)
+
+
+@pytest.fixture
+def failing_second_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    fail_at_second_table(monkeypatch)
 
 
 def test_an_import_that_fails_between_tables_leaves_the_old_tables(
@@ -197,6 +203,27 @@ def test_an_import_that_fails_between_tables_leaves_the_old_tables(
     for table, frame in before.items():
         pd.testing.assert_frame_equal(open_store(store).read(table), frame)
     assert read_metadata(open_store(store))["data_origin"] == "imported"
+
+
+@pytest.mark.postgres
+def test_a_postgres_import_is_refused_or_lands_in_one_transaction(
+    pg_uri: str,  # noqa: F811
+    export: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ok(*import_args(export, pg_uri))
+    before = {t: open_store(pg_uri).read(t) for t in TABLES}
+    refused = run(*import_args(export, pg_uri, leads="leads_header"))
+    assert refused.exit_code == EXIT_BAD_INPUT and "leads would be empty" in refused.output
+    fail_at_second_table(monkeypatch)
+    third = [*import_args(export, pg_uri, leads="leads_third"), "--replace"]
+    assert isinstance(runner.invoke(app, third).exception, RuntimeError)
+    for table, frame in before.items():
+        pd.testing.assert_frame_equal(open_store(pg_uri).read(table), frame)
+    monkeypatch.undo()
+    ok(*third)
+    assert counts(pg_uri)["leads"] == LEADS // 3
+    assert counts(pg_uri)["activities"] == len(before["activities"])
 
 
 def test_generate_refuses_an_imported_store_unless_force(store: str) -> None:
