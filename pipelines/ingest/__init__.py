@@ -15,6 +15,7 @@ from pipelines.ingest.loading import (
     LoadOptions,
     LoadPlan,
     TableChange,
+    options_for,
     plan_load,
 )
 from pipelines.ingest.mappings import MappedExport, apply_mapping, map_export
@@ -41,6 +42,7 @@ __all__ = [
     "load_mapping",
     "map_export",
     "normalize_key",
+    "options_for",
     "plan_load",
     "read_export",
     "resolve_duplicate_leads",

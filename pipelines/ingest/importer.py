@@ -20,7 +20,13 @@ import pandas as pd
 
 from pipelines.contracts import empty_table, quarantine_rows
 from pipelines.ingest.duplicates import resolve_duplicate_leads
-from pipelines.ingest.loading import ImportRefused, LoadOptions, LoadPlan, plan_load
+from pipelines.ingest.loading import (
+    ImportRefused,
+    LoadOptions,
+    LoadPlan,
+    options_for,
+    plan_load,
+)
 from pipelines.ingest.mappings import MappedExport, map_export
 from pipelines.ingest.spec import Mapping
 from pipelines.inputs import CrmTables, validate_inputs
@@ -174,11 +180,11 @@ def import_exports(
         ContractError: a table is unusable as a whole.
         ImportRefused: the import would empty or shrink a table past ``options``.
     """
-    options = options or LoadOptions()
     run_id = run_id or f"import-{uuid.uuid4().hex[:12]}"
     frames = {table: read_export(path) for table, path in files.items()}
     mapped = map_export(mapping, frames)
     tables = validate_mapped(mapped)
+    options, replacing = options_for(store, options or LoadOptions())
     operations, replaced = _operations(run_id, tables, list(frames), options)
     loaded = {name: len(frame) for name, frame in replaced.items() if name in frames}
     report = ImportReport(
@@ -194,7 +200,7 @@ def import_exports(
             for name, (_, bad) in tables.rejected.items()
         },
         mapped=mapped,
-        notes=[*mapped.notes, *_stage_fill_notes(mapped, tables)],
+        notes=[*mapped.notes, *_stage_fill_notes(mapped, tables), *filter(None, [replacing])],
         leads=tables.leads,
         plan=plan_load(store, loaded, options),  # before the lock: a refusal touches nothing
     )

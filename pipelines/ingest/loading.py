@@ -7,13 +7,15 @@ import are compared:
 - ``leads`` can never be left empty (a store without leads is useless to every command);
 - a table the import replaces is not emptied, nor shrunk by more than ``max_shrink`` of its
   rows, unless the import says so (``replace``);
-- a table the import has no file for is kept as it is, unless ``replace_all`` empties it.
+- a table the import has no file for is kept as it is, unless ``replace_all`` empties it;
+- a store holding a generated CRM is replaced whole (:func:`options_for`).
 
 A refused import writes nothing: not the tables, not the quarantine, not even a lock file.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +23,7 @@ from pydantic import Field
 
 from pipelines.config import Frozen
 from pipelines.contracts import INPUT_TABLES
-from pipelines.storage import Store
+from pipelines.storage import Store, read_metadata
 
 __all__ = [
     "ImportRefused",
@@ -29,6 +31,7 @@ __all__ = [
     "LoadOptions",
     "LoadPlan",
     "TableChange",
+    "options_for",
     "plan_load",
 ]
 
@@ -97,6 +100,19 @@ class LoadPlan:
         if not self.refusals:
             return None
         return f"import refused, nothing written: {'; '.join(self.refusals)}"
+
+
+def options_for(store: Store, options: LoadOptions) -> tuple[LoadOptions, str | None]:
+    """``options`` as they apply to this store, and a note when they differ.
+
+    A store holding a *generated* CRM (``data_origin``) is disposable, and keeping its
+    synthetic activities beside imported leads would mix two CRMs: the import replaces it
+    whole (``replace`` and ``replace_all``). A store without that record is treated as data.
+    """
+    if options.replace_all or read_metadata(store).get("data_origin") != "generated":
+        return options, None
+    note = "the store held a generated CRM: this import replaces all of it"
+    return dataclasses.replace(options, replace=True, replace_all=True), note
 
 
 def _refusal(change: TableChange, max_shrink: float, replace: bool) -> str | None:

@@ -249,6 +249,20 @@ def test_generate_overwrites_a_store_without_an_origin_record(tmp_path: Path) ->
     assert counts(uri)["leads"] == 60
 
 
+def test_an_import_replaces_a_generated_crm_whole(tmp_path: Path, export: dict[str, Path]) -> None:
+    """``make demo`` then your own CRM: the synthetic CRM is not data worth protecting, and
+    its activities must not stay beside the imported leads."""
+    uri = f"duckdb:///{tmp_path / 'demo.duckdb'}"
+    ok("generate", "--leads", str(LEADS * 3), "--store", uri)
+    out = ok(*import_args(export, uri, leads="leads_third"))
+    assert "the store held a generated CRM: this import replaces all of it" in out
+    assert counts(uri)["leads"] == LEADS // 3
+    assert counts(uri)["activities"] == 0 and counts(uri)["stage_history"] == 0
+    assert read_metadata(open_store(uri))["data_origin"] == "imported"
+    shrink = run(*import_args(export, uri, leads="leads_header"))
+    assert shrink.exit_code == EXIT_BAD_INPUT  # an empty leads table, still never
+
+
 def test_train_on_an_empty_store_is_one_line(tmp_path: Path) -> None:
     uri = f"duckdb:///{tmp_path / 'empty.duckdb'}"
     write_inputs(open_store(uri), {t: empty_table(t) for t in TABLES})
