@@ -9,7 +9,15 @@ import numpy as np
 import pandas as pd
 
 from pipelines.contracts import INPUT_TABLES, empty_table, split_valid
-from pipelines.storage import Part, Store, TableNotFound, latest_time
+from pipelines.storage import (
+    Operation,
+    Overwrite,
+    Part,
+    Store,
+    TableNotFound,
+    latest_time,
+    metadata_operation,
+)
 
 EVENT_TIMES = {
     "leads": ("created_at", "converted_at", "lost_at"),
@@ -137,12 +145,20 @@ def read_inputs(store: Store, part: Part | None = None) -> CrmTables:
     return validate_inputs(raw)
 
 
-def write_inputs(store: Store, tables: dict[str, pd.DataFrame]) -> dict[str, int]:
-    """Validates whole input tables and writes them; returns rows written per table."""
+def write_inputs(
+    store: Store, tables: dict[str, pd.DataFrame], origin: str | None = None
+) -> dict[str, int]:
+    """Validates whole input tables and writes them in one batch; returns rows per table.
+
+    Args:
+        origin: recorded as the store's ``data_origin`` in the same batch (``generated``).
+    """
     from pipelines.contracts import validate_table
 
-    written = {}
-    for name, frame in tables.items():
-        store.write(name, validate_table(name, frame))
-        written[name] = len(frame)
-    return written
+    operations: list[Operation] = [
+        Overwrite(name, validate_table(name, frame)) for name, frame in tables.items()
+    ]
+    if origin is not None:
+        operations.append(metadata_operation("data_origin", origin))
+    store.write_batch(operations)
+    return {name: len(frame) for name, frame in tables.items()}

@@ -1,8 +1,11 @@
 """``leadscore import``: CRM export files → mapping → contract check → the store.
 
-Rows that fail go to ``quarantine`` with the check they failed; the others replace the
-store's ``leads``, ``activities`` and ``stage_history`` tables (an export is a full
-snapshot of the CRM, so a table not given is written empty rather than left stale).
+Rows that fail go to ``quarantine`` with the check they failed; a duplicated lead id keeps
+its most recently created row (:mod:`pipelines.ingest.duplicates`). The others replace the
+store's tables the import has files for; a table without a file is kept, and an import
+that would empty or shrink a table is refused (:mod:`pipelines.ingest.loading`). The whole
+import is one :meth:`~pipelines.storage.Store.write_batch`: one transaction, or files
+committed together, so a killed import leaves the old tables.
 """
 
 from __future__ import annotations
@@ -16,10 +19,18 @@ import numpy as np
 import pandas as pd
 
 from pipelines.contracts import empty_table, quarantine_rows
+from pipelines.ingest.duplicates import resolve_duplicate_leads
+from pipelines.ingest.loading import (
+    ImportRefused,
+    LoadOptions,
+    LoadPlan,
+    options_for,
+    plan_load,
+)
 from pipelines.ingest.mappings import MappedExport, map_export
 from pipelines.ingest.spec import Mapping
 from pipelines.inputs import CrmTables, validate_inputs
-from pipelines.storage import Store
+from pipelines.storage import Append, Operation, Overwrite, Store, metadata_operation
 
 EXPORT_SUFFIXES = (".csv", ".csv.gz", ".txt", ".parquet", ".pq")
 
@@ -63,6 +74,9 @@ class ImportReport:
     reasons: dict[str, Counter[str]]
     mapped: MappedExport
     notes: list[str] = field(default_factory=list)
+    leads: pd.DataFrame = field(default_factory=pd.DataFrame)  # the leads it loads
+    plan: LoadPlan = field(default_factory=lambda: LoadPlan((), ()))
+    written: bool = False  # False for a dry run
 
 
 def _with_mapping_failures(
@@ -86,6 +100,7 @@ def validate_mapped(mapped: MappedExport) -> CrmTables:
     row of a lead rejected for a number it could not parse fails ``lead_quarantined``.
     """
     raw, dropped = _with_mapping_failures(mapped)
+    raw["leads"], superseded = resolve_duplicate_leads(raw["leads"])  # type: ignore[arg-type]
     for name in ("activities", "stage_history"):
         raw.setdefault(name, None)
     tables = validate_inputs(raw)
@@ -100,59 +115,103 @@ def validate_mapped(mapped: MappedExport) -> CrmTables:
             bad_leads.astype(str)
         )
         rejected.loc[orphan, "check"] = "lead_quarantined"
-        own = mapped.rejected.get(table)
-        if own is not None:
-            rejected = pd.concat([own, rejected], ignore_index=True)
+        own = [mapped.rejected.get(table), superseded if table == "leads" else None]
+        if any(frame is not None and len(frame) for frame in own):
+            parts = [frame for frame in (*own, rejected) if frame is not None and len(frame)]
+            rejected = pd.concat(parts, ignore_index=True)
         tables.rejected[table] = (mapped.tables[table], rejected.reset_index(drop=True))
     tables.raw_counts = {t: len(f) for t, f in mapped.tables.items()}
     return tables
 
 
+def _stage_fill_notes(mapped: MappedExport, tables: CrmTables) -> list[str]:
+    """How many *loaded* leads got an outcome time from the stage history."""
+    _, bad = tables.rejected["leads"]
+    notes = []
+    for column, (stage, filled) in mapped.filled_from_stages.items():
+        count = int((~filled.isin(bad["row_index"])).sum())
+        if count:
+            notes.append(f"{count} leads got {column} from their first '{stage}' stage entry")
+    return notes
+
+
+def _operations(
+    run_id: str, tables: CrmTables, given: list[str], options: LoadOptions
+) -> tuple[list[Operation], dict[str, pd.DataFrame]]:
+    """The import's writes, one batch: the tables it replaces, its quarantine, its origin."""
+    valid = {
+        "leads": tables.leads,
+        "activities": tables.activities,
+        "stage_history": tables.stage_history,
+    }
+    replaced = {
+        name: (frame if name in given and frame is not None else empty_table(name))
+        for name, frame in valid.items()
+        if name in given or options.replace_all
+    }
+    operations: list[Operation] = [Overwrite(n, f) for n, f in replaced.items()]
+    quarantine = pd.concat(
+        [quarantine_rows(run_id, name, raw, bad) for name, (raw, bad) in tables.rejected.items()],
+        ignore_index=True,
+    )
+    if len(quarantine):
+        operations.append(Append("quarantine", quarantine))
+    operations.append(metadata_operation("data_origin", "imported"))
+    return operations, replaced
+
+
 def import_exports(
-    mapping: Mapping, files: dict[str, Path], store: Store, run_id: str | None = None
+    mapping: Mapping,
+    files: dict[str, Path],
+    store: Store,
+    run_id: str | None = None,
+    options: LoadOptions | None = None,
 ) -> ImportReport:
     """Reads the export files (keyed by contract table), maps, validates and loads them.
+
+    The store's tables are compared with what the import would leave first
+    (:func:`~pipelines.ingest.loading.plan_load`); a refused import, or a dry run, writes
+    nothing. Otherwise every write (tables, quarantine, ``data_origin=imported``) is one
+    batch, under the store's lock.
 
     Raises:
         ExportFileError: a file cannot be read.
         MappingError: the mapping does not fit the files.
         ContractError: a table is unusable as a whole.
+        ImportRefused: the import would empty or shrink a table past ``options``.
     """
     run_id = run_id or f"import-{uuid.uuid4().hex[:12]}"
     frames = {table: read_export(path) for table, path in files.items()}
     mapped = map_export(mapping, frames)
     tables = validate_mapped(mapped)
-    quarantine = pd.concat(
-        [quarantine_rows(run_id, name, raw, bad) for name, (raw, bad) in tables.rejected.items()],
-        ignore_index=True,
-    )
-    valid = {
-        "leads": tables.leads,
-        "activities": tables.activities,
-        "stage_history": (
-            tables.stage_history
-            if tables.stage_history is not None
-            else empty_table("stage_history")
-        ),
-    }
-    with store.lock("scoring"):
-        for name, frame in valid.items():
-            store.write(name, frame)
-        if len(quarantine):
-            store.append("quarantine", quarantine)
-    reasons = {
-        name: Counter(f"{r.column} {r.check}" for r in bad.itertuples())
-        for name, (_, bad) in tables.rejected.items()
-    }
-    return ImportReport(
+    options, replacing = options_for(store, options or LoadOptions())
+    operations, replaced = _operations(run_id, tables, list(frames), options)
+    loaded = {name: len(frame) for name, frame in replaced.items() if name in frames}
+    report = ImportReport(
         run_id=run_id,
         rows_read={t: len(f) for t, f in frames.items()},
         rows_filtered={t: mapped.filtered.get(t, 0) for t in frames},
-        rows_loaded={t: len(valid[t]) for t in frames},
+        rows_loaded=loaded,
         rows_quarantined={
             t: int(bad["row_index"].nunique()) for t, (_, bad) in tables.rejected.items()
         },
-        reasons=reasons,
+        reasons={
+            name: Counter(f"{r.column} {r.check}" for r in bad.itertuples())
+            for name, (_, bad) in tables.rejected.items()
+        },
         mapped=mapped,
-        notes=list(mapped.notes),
+        notes=[*mapped.notes, *_stage_fill_notes(mapped, tables), *filter(None, [replacing])],
+        leads=tables.leads,
+        plan=plan_load(store, loaded, options),  # before the lock: a refusal touches nothing
     )
+    if (why := report.plan.refusal()) is not None:
+        raise ImportRefused(why, report)
+    if options.dry_run:
+        return report
+    with store.lock("scoring"):
+        report.plan = plan_load(store, loaded, options)  # the store may have changed meanwhile
+        if (why := report.plan.refusal()) is not None:
+            raise ImportRefused(why, report)
+        store.write_batch(operations)
+    report.written = True
+    return report

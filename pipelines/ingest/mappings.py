@@ -46,6 +46,9 @@ class MappedExport:
     unmapped_values: dict[str, pd.Series] = field(default_factory=dict)
     filtered: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # lead column → (stage, labels of the leads rows it was filled for from the stage
+    # history): the import counts those that load, so its note matches the store.
+    filled_from_stages: dict[str, tuple[str, pd.Index]] = field(default_factory=dict)
 
 
 def _coalesce(first: pd.Series, second: pd.Series) -> pd.Series:
@@ -192,10 +195,7 @@ def map_export(mapping: Mapping, frames: dict[str, pd.DataFrame]) -> MappedExpor
             fill = leads["lead_id"].map(first)
             empty = leads[column].isna() & fill.notna()
             leads[column] = _coalesce(leads[column], fill.astype("datetime64[us, UTC]"))
-            if empty.any():
-                export.notes.append(
-                    f"{int(empty.sum())} leads got {column} from their first '{stage}' stage entry"
-                )
+            export.filled_from_stages[column] = (stage, leads.index[empty.to_numpy()])
     for table, outcomes in outcome_frames.items():
         spec = mapping.tables[table]
         export.notes.extend(_outcome_notes(table, spec, outcomes, export.tables[table]))
