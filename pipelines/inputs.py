@@ -8,6 +8,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from pipelines.attributes import split_attributes, with_attributes
 from pipelines.contracts import INPUT_TABLES, empty_table, split_valid
 from pipelines.storage import Part, Store, TableNotFound
 
@@ -35,6 +36,7 @@ class CrmTables:
     stage_history: pd.DataFrame | None
     raw_counts: dict[str, int] = field(default_factory=dict)
     rejected: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = field(default_factory=dict)
+    attributes: pd.DataFrame | None = None  # lead_attributes rows of known leads
 
     @property
     def rows_rejected(self) -> int:
@@ -79,6 +81,9 @@ def _orphans(table: pd.DataFrame, lead_ids: pd.Series, rejected_ids: pd.Series) 
 def validate_inputs(raw: dict[str, pd.DataFrame | None]) -> CrmTables:
     """Validates raw input frames; rows failing a check or naming an unknown lead are set aside.
 
+    An optional ``lead_attributes`` frame is checked too (rows of unknown leads are left
+    out) and its ``attr_`` columns are added to the leads (:mod:`pipelines.attributes`).
+
     Raises:
         ContractError: a table is unusable as a whole (e.g. a required column is missing).
     """
@@ -101,17 +106,24 @@ def validate_inputs(raw: dict[str, pd.DataFrame | None]) -> CrmTables:
         orphans = _orphans(good, leads["lead_id"], rejected_ids)
         valid[name] = good.drop(index=orphans["row_index"]).reset_index(drop=True)
         rejected[name] = (frame, pd.concat([bad, orphans], ignore_index=True))
+    attributes = raw.get("lead_attributes")
+    if attributes is not None:
+        attributes, bad = split_attributes(attributes, leads["lead_id"])
+        rejected["lead_attributes"] = (raw["lead_attributes"], bad)  # type: ignore[assignment]
+        leads = with_attributes(leads, attributes)
     return CrmTables(
         leads=leads.reset_index(drop=True),
         activities=valid["activities"],  # type: ignore[arg-type]
         stage_history=valid["stage_history"],
         raw_counts=counts,
         rejected=rejected,
+        attributes=attributes,
     )
 
 
 def read_inputs(store: Store, part: Part | None = None) -> CrmTables:
-    """Reads and validates ``leads``, ``activities`` and ``stage_history`` (the last optional).
+    """Reads and validates ``leads``, ``activities`` and ``stage_history`` (the last optional),
+    and ``lead_attributes`` when the store has it.
 
     With ``part``, only that slice of every table (by lead_id): a lead's rows all fall in
     the same slice, so duplicates and unknown leads are still caught within it.
@@ -120,6 +132,8 @@ def read_inputs(store: Store, part: Part | None = None) -> CrmTables:
     for name in INPUT_TABLES:
         present = name == "leads" or store.exists(name)
         raw[name] = store.read(name, part=part) if present else None
+    if store.exists("lead_attributes"):
+        raw["lead_attributes"] = store.read("lead_attributes", part=part)
     return validate_inputs(raw)
 
 
@@ -131,4 +145,7 @@ def write_inputs(store: Store, tables: dict[str, pd.DataFrame]) -> dict[str, int
     for name, frame in tables.items():
         store.write(name, validate_table(name, frame))
         written[name] = len(frame)
+    if "lead_attributes" not in tables and store.exists("lead_attributes"):
+        # A whole new CRM: attributes of the one it replaces would describe other leads.
+        store.write("lead_attributes", empty_table("lead_attributes"))
     return written

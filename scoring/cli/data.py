@@ -98,6 +98,22 @@ def _summary(report: ImportReport) -> list[str]:
     return lines
 
 
+def _lookup_files(options: list[str] | None) -> dict[str, Path]:
+    """``--lookup NAME=FILE`` options by name; a malformed or repeated one exits 2."""
+    files: dict[str, Path] = {}
+    for option in options or []:
+        name, sep, path = option.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            fail(
+                f"--lookup {option!r}: expected NAME=FILE, e.g. accounts=accounts.csv",
+                EXIT_BAD_INPUT,
+            )
+        if name.strip() in files:
+            fail(f"--lookup {name.strip()}: given twice", EXIT_BAD_INPUT)
+        files[name.strip()] = Path(path.strip())
+    return files
+
+
 def import_(
     mapping: Annotated[
         str,
@@ -117,6 +133,14 @@ def import_(
         Path | None,
         typer.Option("--stage-history", dir_okay=False, help="Stage/status history (optional)."),
     ] = None,
+    lookup: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--lookup",
+            help="NAME=FILE: the file of the mapping's lookup NAME (e.g. accounts=accounts.csv), "
+            "joined by its key; repeat for several.",
+        ),
+    ] = None,
     store: StoreOpt = None,
     config_dir: ConfigOpt = None,
 ) -> None:
@@ -131,7 +155,7 @@ def import_(
         target = open_store(store)
         try:
             with console.status("reading, mapping and validating the export"):
-                report = import_exports(spec, given, target)
+                report = import_exports(spec, given, target, lookups=_lookup_files(lookup))
         except ExportFileError as err:
             fail(str(err), EXIT_BAD_INPUT)
         for line in _summary(report):
