@@ -5,7 +5,6 @@ lookups, conditional close dates, stage rows from date columns, attributes as fe
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
