@@ -109,7 +109,7 @@ def validate_inputs(raw: dict[str, pd.DataFrame | None]) -> CrmTables:
     attributes = raw.get("lead_attributes")
     if attributes is not None:
         attributes, bad = split_attributes(attributes, leads["lead_id"])
-        rejected["lead_attributes"] = (raw["lead_attributes"], bad)  # type: ignore[assignment]
+        rejected["lead_attributes"] = (raw["lead_attributes"], bad)
         leads = with_attributes(leads, attributes)
     return CrmTables(
         leads=leads.reset_index(drop=True),
