@@ -8,6 +8,7 @@ import pytest
 
 from pipelines.attributes import split_attributes, with_attributes
 from pipelines.contracts import ContractError
+from pipelines.features import build_feature_frame, build_snapshots
 from pipelines.inputs import read_inputs, write_inputs
 from pipelines.storage import open_store
 from pipelines.synthetic import generate_crm
@@ -87,3 +88,21 @@ def test_reads_add_attribute_columns_and_a_new_crm_clears_stale_ones(tmp_path: o
     write_inputs(store, generate_crm(60, seed=4))  # what `generate` does
     assert store.count("lead_attributes") == 0
     assert "attr_region" not in read_inputs(store).leads.columns
+
+
+def test_an_attribute_is_a_feature_at_t_only_for_leads_created_before_t() -> None:
+    crm = generate_crm(300, seed=23)
+    leads = crm["leads"]
+    at = pd.Timestamp("2026-04-06", tz="UTC")
+    rows = attributes(
+        *((i, "region", f"r{k % 3}", "category") for k, i in enumerate(leads["lead_id"]))
+    )
+    with_region = with_attributes(leads, rows)
+    snapshots = build_snapshots(with_region, [at])
+    frame = build_feature_frame(with_region, crm["activities"], crm["stage_history"], snapshots)
+    created = leads.set_index("lead_id")["created_at"]
+    assert len(frame) > 30 and (created[frame["lead_id"]] < at).all()
+    later = set(leads.loc[leads["created_at"] >= at, "lead_id"])
+    assert later and not later & set(frame["lead_id"])  # created at or after T: not there
+    region = rows.set_index("lead_id")["value"]
+    assert frame["attr_region"].tolist() == region[frame["lead_id"]].tolist()
