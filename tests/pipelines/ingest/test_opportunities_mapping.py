@@ -12,8 +12,11 @@ import pytest
 from typer.testing import CliRunner
 
 from models import configure, get_champion, load_pipeline
+from pipelines.ingest import load_mapping, map_export
+from pipelines.ingest.importer import validate_mapped
 from pipelines.inputs import read_inputs
 from pipelines.storage import open_store
+from pipelines.synthetic import to_dialect
 from scoring.cli import app
 
 runner = CliRunner()
@@ -174,3 +177,26 @@ def test_train_runs_on_the_import_and_uses_the_attributes(imported: dict) -> Non
     pipeline = load_pipeline(get_champion("lead-conversion"))
     features = set(pipeline.named_steps["features"].get_feature_names_out())
     assert {"attr_product", "attr_account_founded"} <= features
+
+
+def test_the_generated_opportunities_export_maps_back_to_the_native_outcomes(
+    small_crm: dict[str, pd.DataFrame],
+) -> None:
+    """The generator's own opportunities dialect (to_dialect) through the shipped mapping."""
+    frames = to_dialect(small_crm, "opportunities")
+    export = frames["opportunities"].astype(str).replace({"<NA>": None, "None": None, "nan": None})
+    mapped = map_export(
+        load_mapping("opportunities"), {"leads": export}, {"accounts": frames["accounts"]}
+    )
+    tables = validate_mapped(mapped)
+    native = small_crm["leads"].reset_index(drop=True)
+    leads = mapped.tables["leads"]  # row i is native lead i
+    days = lambda s: pd.to_datetime(s, utc=True).dt.strftime("%Y-%m-%d")  # noqa: E731
+    for column in ("converted_at", "lost_at"):
+        assert (leads[column].isna() == native[column].isna()).all(), column
+        has = native[column].notna()
+        assert (days(leads.loc[has, column]) == days(native.loc[has, column])).all(), column
+    prospecting = int((export["deal_stage"] == "Prospecting").sum())
+    assert tables.rows_rejected == prospecting + int(
+        (tables.rejected["lead_attributes"][1]["check"] == "lead_quarantined").sum()
+    )
