@@ -206,6 +206,9 @@ def _to_model_input(
     with the lead's keys and previous score alongside."""
     for batch in batches:
         lead_rows = validate_table("leads", _utc(batch[lead_columns].copy()))
+        # Custom attributes: not contract columns, so put back after the check.
+        attributes = [c for c in lead_columns if c.startswith("attr_")]
+        lead_rows = lead_rows.assign(**{c: batch[c].to_numpy() for c in attributes})
         ids = lead_rows["lead_id"]
         keys = snapshots_at(ids, run.as_of)
         found = (
@@ -214,6 +217,13 @@ def _to_model_input(
             .assign(lead_id=ids.to_numpy(), snapshot_at=keys["snapshot_at"].to_numpy())
         )
         X = model_input(assemble_feature_frame(lead_rows, keys, found, run.features_cfg))
+        # An attribute the model knows but no lead here has: missing, as on the embedded path.
+        absent = [c for c in run.signature if c.startswith("attr_") and c not in X.columns]
+        for column in absent:
+            text = run.signature[column] == "STRING"
+            X[column] = pd.Series(
+                None if text else np.nan, index=X.index, dtype=object if text else "float64"
+            )
         out = X[list(run.signature)].reset_index(drop=True)
         for source, target in KEYS.items():
             out[target] = lead_rows[source].to_numpy()
@@ -229,6 +239,8 @@ def _model_inputs(spark: Any, store: Store, dataset: Path | None, tables: Any, r
 
     at = F.lit(run.as_of.to_pydatetime())
     leads = tables.leads
+    if tables.attributes is not None:
+        leads = leads.join(tables.attributes, "lead_id", "left")
     open_leads = (
         leads.withColumn("__ls_at", at).filter(F.expr(open_at_sql("__ls_at"))).drop("__ls_at")
     )
