@@ -79,7 +79,7 @@ def coverage_of(
 
 def unknown_kpi(label: str, why: str) -> str:
     """A headline card that says the number cannot be known, and why."""
-    return kpi(label, NOT_MEASURABLE, why)
+    return kpi(label, NOT_MEASURABLE, why).replace('class="value"', 'class="value unknown"', 1)
 
 
 def unknown_note(what: str, why: str) -> str:
