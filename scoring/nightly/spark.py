@@ -19,6 +19,7 @@ transactional write. Either way a ``scoring_runs`` record is appended last.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import tempfile
@@ -293,14 +294,34 @@ def _explain(batches: Iterator[pd.DataFrame], run: _Run, pipeline: Any) -> Itera
         yield rows[columns]
 
 
+class _LocalEnvWarning(logging.Filter):
+    """MLflow warns at every ``env_manager="local"`` UDF that the training environment is not
+    recreated: on purpose here (the workers run leadscore's own interpreter), so every
+    nightly log would repeat it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "does not recreate the same environment" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _without_local_env_warning() -> Iterator[None]:
+    mlflow_log, known = logging.getLogger("mlflow.pyfunc"), _LocalEnvWarning()
+    mlflow_log.addFilter(known)
+    try:
+        yield
+    finally:
+        mlflow_log.removeFilter(known)
+
+
 def _scored(spark: Any, inputs: Any, run: _Run, pipeline: Any) -> Any:
     """Probabilities by the champion's ``spark_udf``, then reasons and grades per batch."""
     import mlflow
     from pyspark.sql import functions as F
 
-    predict = mlflow.pyfunc.spark_udf(
-        spark, run.model.uri, result_type="array<double>", env_manager="local"
-    )
+    with _without_local_env_warning():
+        predict = mlflow.pyfunc.spark_udf(
+            spark, run.model.uri, result_type="array<double>", env_manager="local"
+        )
     # result_type="double" would return the FIRST column of predict_proba: P(no).
     probability = predict(*[F.col(c) for c in run.signature]).getItem(1)
     staged = _staged_columns()
