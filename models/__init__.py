@@ -2,9 +2,12 @@
 
 - ``models.training``: point-in-time training; ``models.flat``: one table with a label;
 - ``models.publishing``: what both end with (gate, log, register, champion);
-- ``models.grades``: scores and grades, shared with the scorer.
+- ``models.grades``: scores and grades, shared with the scorer;
+- ``models.contributions``: exact TreeSHAP from compiled tables (``pred_contrib``'s values).
 """
 
+from models.contributions import METHODS as CONTRIBUTION_METHODS
+from models.contributions import compiled_tables, tree_contributions
 from models.config import LeakageSettings, PromotionSettings, TrainConfig
 from models.errors import InsufficientDataError
 from models.estimator import booster_of, scoring_frames
@@ -26,6 +29,7 @@ from models.training import TrainingResult, train_model
 
 __all__ = [
     "CHAMPION",
+    "CONTRIBUTION_METHODS",
     "ChampionRef",
     "GradeThresholds",
     "InsufficientDataError",
@@ -37,6 +41,7 @@ __all__ = [
     "booster_of",
     "scoring_frames",
     "champion_history",
+    "compiled_tables",
     "configure",
     "get_champion",
     "list_versions",
@@ -47,4 +52,5 @@ __all__ = [
     "to_score",
     "tracking_uri",
     "train_model",
+    "tree_contributions",
 ]
