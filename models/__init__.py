@@ -6,9 +6,9 @@
 - ``models.contributions``: exact TreeSHAP from compiled tables (``pred_contrib``'s values).
 """
 
+from models.config import LeakageSettings, PromotionSettings, TrainConfig
 from models.contributions import METHODS as CONTRIBUTION_METHODS
 from models.contributions import compiled_tables, tree_contributions
-from models.config import LeakageSettings, PromotionSettings, TrainConfig
 from models.errors import InsufficientDataError
 from models.estimator import booster_of, scoring_frames
 from models.grades import GradeThresholds, to_grade, to_score
