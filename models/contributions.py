@@ -20,7 +20,7 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,7 +36,6 @@ from models.tree_dump import (
 )
 
 log = logging.getLogger(__name__)
-Method = Literal["exact", "pred_contrib"]
 METHODS: tuple[str, ...] = ("exact", "pred_contrib")
 ROW_BLOCK = 256  # rows explained at once: bounds the intermediate arrays (rows x slots)
 _LUT_LIMIT = 1 << 16  # categorical codes above this are looked up with np.isin
@@ -281,7 +280,7 @@ def compiled_tables(booster: Any) -> ExactTables | None:
 def tree_contributions(
     booster: Any,
     X: pd.DataFrame | np.ndarray,
-    method: Method = "exact",
+    method: str = "exact",
     num_threads: int = 1,
 ) -> np.ndarray:
     """Per-row SHAP contributions in raw-score space, as ``pred_contrib`` returns them.

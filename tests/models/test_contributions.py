@@ -181,7 +181,7 @@ def test_too_deep_models_fall_back_to_pred_contrib(
     assert compiled_tables(booster) is None
     assert "exact tables stop at 3" in caplog.text and "using pred_contrib" in caplog.text
     with pytest.raises(ValueError, match="unknown contributions method 'shap'"):
-        tree_contributions(booster, X, method="shap")  # type: ignore[arg-type]
+        tree_contributions(booster, X, method="shap")
 
 
 def test_wrong_width_is_a_one_line_error() -> None:
