@@ -52,35 +52,57 @@ def _bit_matrix(bits: int) -> np.ndarray:
     return ((np.arange(1 << bits)[:, None] >> np.arange(bits)) & 1).astype("float64")
 
 
-def leaf_shap(covers: np.ndarray, value: float) -> np.ndarray:
-    """SHAP values of one leaf for every pattern of its unique features' decisions.
+def leaf_shap(covers: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """SHAP values of leaves with k unique path features, for every pattern of decisions.
 
     Args:
-        covers: ``z_j`` of each unique path feature (product of its splits' covers).
-        value: the leaf's output.
+        covers: (leaves, k) ``z_j`` of each unique path feature (its splits' covers, multiplied).
+        values: (leaves,) the leaves' outputs.
 
     Returns:
-        (2^k, k): row ``b`` holds each feature's value when feature j's decisions all go
-        the leaf's way exactly when bit j of ``b`` is set.
+        (leaves, 2^k, k): entry ``[l, b, j]`` is feature j's value in leaf l when feature
+        j'-s decisions all go the leaf's way exactly for the bits j' set in ``b``.
     """
-    k = len(covers)
-    b = _bit_matrix(k)
+    leaves, k = covers.shape
+    b = _bit_matrix(k)[None, :, :]  # (1, 2^k, k)
+    z = covers[:, None, :]  # (leaves, 1, k)
     weights = np.array([1.0 / (k * comb(k - 1, s)) for s in range(k)])
-    out = np.empty((1 << k, k))
+    out = np.empty((leaves, 1 << k, k))
     for i in range(k):
         # prod over j != i of (b_j t + z_j): coefficient s sums the subsets S with |S| = s.
-        poly = np.zeros((1 << k, k))
-        poly[:, 0] = 1.0
+        poly = np.zeros((leaves, 1 << k, k))
+        poly[:, :, 0] = 1.0
         degree = 0
         for j in range(k):
             if j == i:
                 continue
-            poly[:, 1 : degree + 2] = (
-                poly[:, 1 : degree + 2] * covers[j] + poly[:, 0 : degree + 1] * b[:, j : j + 1]
+            poly[:, :, 1 : degree + 2] = (
+                poly[:, :, 1 : degree + 2] * z[:, :, j : j + 1]
+                + poly[:, :, 0 : degree + 1] * b[:, :, j : j + 1]
             )
-            poly[:, 0] *= covers[j]
+            poly[:, :, 0] *= z[:, :, j]
             degree += 1
-        out[:, i] = value * (b[:, i] - covers[i]) * (poly @ weights)
+        out[:, :, i] = values[:, None] * (b[:, :, i] - z[:, :, i]) * (poly @ weights)
+    return out
+
+
+def leaf_tables(forest: Forest) -> dict[int, tuple[list[int], np.ndarray]]:
+    """Per leaf (by ``id``): its unique path features and SHAP table, batched by k."""
+    info = {}
+    by_k: dict[int, list[Leaf]] = {}
+    for tree in forest.trees:
+        for leaf in tree.leaves:
+            order, covers = _unique_features(leaf.path, forest.feature)
+            info[id(leaf)] = (order, covers)
+            by_k.setdefault(len(order), []).append(leaf)
+    out = {}
+    for k, leaves in by_k.items():
+        if k == 0:
+            continue
+        covers = np.array([info[id(leaf)][1] for leaf in leaves])
+        values = np.array([leaf.value for leaf in leaves])
+        for leaf, table in zip(leaves, leaf_shap(covers, values), strict=True):
+            out[id(leaf)] = (info[id(leaf)][0], table)
     return out
 
 
@@ -146,36 +168,59 @@ def _group_roots(tree: Tree, group_bits: int) -> list[tuple[int | Leaf, list[Ste
     return roots
 
 
-def compile_group(tree: Tree, root: int | Leaf, prefix: list[Step], forest: Forest) -> Group | None:
+def compile_group(
+    tree: Tree,
+    root: int | Leaf,
+    prefix: list[Step],
+    forest: Forest,
+    shap: dict[int, tuple[list[int], np.ndarray]],
+) -> Group | None:
     """The table of one subtree (``None`` when its leaves have no features to credit)."""
     inner, leaves = _subtree(tree, root)
-    inside = set(inner)
+    leaves = [leaf for leaf in leaves if id(leaf) in shap]
+    if not leaves:
+        return None
     bits = len(prefix) + len(inner)
     bit_of = {step.node: s for s, step in enumerate(prefix)}
     bit_of.update({node: len(prefix) + s for s, node in enumerate(inner)})
-    patterns = _bit_matrix(bits).astype(bool)
+    inside = set(inner)
     slots: dict[int, int] = {}
-    for leaf in leaves:
-        for f in _unique_features(leaf.path, forest.feature)[0]:
-            slots.setdefault(f, len(slots))
-    if not slots:
-        return None
-    table = np.zeros((len(slots), 1 << bits))
-    for leaf in leaves:
-        order, covers = _unique_features(leaf.path, forest.feature)
-        shap = leaf_shap(covers, leaf.value)
-        merged = np.zeros(1 << bits, dtype="int64")
+    width = max(len(shap[id(leaf)][0]) for leaf in leaves)
+    # per (leaf, unique feature): the pattern bits of its splits and the values they must take
+    mask = np.zeros((len(leaves), width), dtype="int64")
+    want = np.zeros((len(leaves), width), dtype="int64")
+    slot = np.zeros((len(leaves), width), dtype="int64")
+    offset = np.zeros((len(leaves), width), dtype="int64")
+    valid = np.zeros((len(leaves), width), dtype=bool)
+    flat, position = [], 0
+    for row, leaf in enumerate(leaves):
+        order, table = shap[id(leaf)]
+        column = {f: j for j, f in enumerate(order)}
+        for step in leaf.path:
+            j = column[int(forest.feature[step.node])]
+            bit = 1 << bit_of[step.node]
+            mask[row, j] |= bit
+            # prefix bits say "went the leaf's way"; a subtree node's bit says "went left"
+            if step.node not in inside or step.left:
+                want[row, j] |= bit
         for j, f in enumerate(order):
-            along = np.ones(1 << bits, dtype=bool)
-            for step in leaf.path:
-                if int(forest.feature[step.node]) == f:
-                    went = patterns[:, bit_of[step.node]]
-                    # prefix bits already say "matches"; subtree bits say "went left"
-                    matches = went if step.node not in inside or step.left else ~went
-                    along &= matches
-            merged |= along.astype("int64") << j
-        for j, f in enumerate(order):
-            table[slots[f]] += shap[merged, j]
+            slot[row, j] = slots.setdefault(f, len(slots))
+            offset[row, j] = position + j
+            valid[row, j] = True
+        flat.append(table.ravel())
+        position += table.size
+    ks = valid.sum(axis=1)
+    patterns = np.arange(1 << bits, dtype="int64")
+    along = (patterns[None, None, :] & mask[:, :, None]) == want[:, :, None]
+    merged = ((along & valid[:, :, None]).astype("int64") << np.arange(width)[None, :, None]).sum(1)
+    index = offset[:, :, None] + merged[:, None, :] * ks[:, None, None]
+    values = np.concatenate(flat)[np.where(valid[:, :, None], index, 0)]
+    cells = slot[:, :, None] * (1 << bits) + patterns[None, None, :]
+    table = np.bincount(
+        cells[np.broadcast_to(valid[:, :, None], cells.shape)],
+        weights=values[np.broadcast_to(valid[:, :, None], values.shape)],
+        minlength=len(slots) << bits,
+    ).reshape(len(slots), 1 << bits)
     nodes = np.array([step.node for step in prefix] + inner, dtype="int64")
     coef = np.array(
         [(1 << s) if step.left else -(1 << s) for s, step in enumerate(prefix)]
@@ -194,11 +239,15 @@ def compile_groups(forest: Forest, group_bits: int = GROUP_BITS) -> list[Group]:
     """
     groups = []
     group_bits = min(group_bits, MAX_PATH_BITS)
-    for tree in forest.trees:
-        if tree.root is None or isinstance(tree.root, Leaf):
-            continue
-        for root, prefix in _group_roots(tree, group_bits):
-            group = compile_group(tree, root, prefix, forest)
-            if group is not None:
-                groups.append(group)
+    roots = [
+        (tree, root, prefix)
+        for tree in forest.trees
+        if tree.root is not None and not isinstance(tree.root, Leaf)
+        for root, prefix in _group_roots(tree, group_bits)
+    ]
+    shap = leaf_tables(forest)
+    for tree, root, prefix in roots:
+        group = compile_group(tree, root, prefix, forest, shap)
+        if group is not None:
+            groups.append(group)
     return groups

@@ -46,6 +46,7 @@ def measure(leads: int, seed: int, rows: int) -> pd.DataFrame:
     folds = Folds.of(frame)
     X, y = folds.X, folds.y
     out = []
+    reference: np.ndarray | None = None
     for name, size in SIZES.items():
         cfg = base.model_copy(update={"lightgbm": base.lightgbm.model_copy(update=size)})
         (pipeline, _, _), fit_s = _timed(
@@ -58,7 +59,10 @@ def measure(leads: int, seed: int, rows: int) -> pd.DataFrame:
             y["calibration"],
             folds.weights("train"),
         )
-        metrics = classification_metrics(y["test"], pipeline.predict_proba(X["test"])[:, 1])
+        probability = pipeline.predict_proba(X["test"])[:, 1]
+        metrics = classification_metrics(y["test"], probability)
+        reference = probability if reference is None else reference
+        low, high = auc_gain_interval(y["test"], reference, probability)
         _, Xt = scoring_frames(pipeline, X["test"].head(rows))
         booster = booster_of(pipeline).booster_
         tables_, compile_s = _timed(compiled_tables, booster)
@@ -71,6 +75,7 @@ def measure(leads: int, seed: int, rows: int) -> pd.DataFrame:
             {
                 "model": name,
                 "auc": round(metrics["roc_auc"], 4),
+                "auc gain vs default (95% CI)": f"[{low:+.4f}, {high:+.4f}]",
                 "lift@10%": round(metrics["lift_top10"], 2),
                 "capture@10%": round(metrics["capture_top10"], 3),
                 "ece": round(metrics["ece"], 4),
@@ -86,6 +91,23 @@ def measure(leads: int, seed: int, rows: int) -> pd.DataFrame:
     counts = {k: (len(v), int(v.sum())) for k, v in y.items()}
     print(f"folds (rows, conversions): {counts}")
     return pd.DataFrame(out)
+
+
+def auc_gain_interval(
+    y: np.ndarray, base: np.ndarray, other: np.ndarray, draws: int = 500, seed: int = 0
+) -> tuple[float, float]:
+    """95% paired-bootstrap interval of AUC(other) - AUC(base) on the same rows."""
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(seed)
+    gains = []
+    for _ in range(draws):
+        rows = rng.integers(0, len(y), len(y))
+        if y[rows].min() == y[rows].max():
+            continue
+        gains.append(roc_auc_score(y[rows], other[rows]) - roc_auc_score(y[rows], base[rows]))
+    low, high = np.percentile(gains, [2.5, 97.5])
+    return float(low), float(high)
 
 
 def _exact(booster: object, Xt: pd.DataFrame) -> np.ndarray:
