@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from models.shap_tables import GROUP_BITS, compile_groups
 from models.tree_dump import (
@@ -48,17 +49,18 @@ class ExactTables:
     num_features: int
     num_classes: int
     num_nodes: int
-    # decisions: numerical nodes
-    num_pos: np.ndarray
+    # decisions: rows of the decision matrix are the numerical nodes, then the categorical
+    # ones, then an always-zero row; row_of[node] is a node's row
+    row_of: np.ndarray
     num_feature: np.ndarray
     num_threshold: np.ndarray
     zero_cols: np.ndarray  # positions within the numerical nodes with missing_type Zero
     nan_cols: np.ndarray  # ... with missing_type NaN
     zero_left: np.ndarray
     nan_left: np.ndarray
-    # decisions: categorical nodes
-    cat_pos: np.ndarray
-    cat_feature: np.ndarray
+    # decisions: categorical nodes read the codes of cat_features[cat_feature_index]
+    cat_features: np.ndarray
+    cat_feature_index: np.ndarray
     cat_lut: np.ndarray  # (categorical nodes, codes + 1) bool: code goes left; last: never
     # patterns: group g's pattern = const[g] + sum_s coef[g, s] * decision[node[g, s]]
     group_const: np.ndarray
@@ -67,7 +69,7 @@ class ExactTables:
     # lookups: column c reads table[col_offset[c] + pattern[col_group[c]]]
     col_group: np.ndarray
     col_offset: np.ndarray
-    seg_start: np.ndarray  # columns sorted by output column; each segment sums into one
+    summing: sparse.csr_matrix  # (output columns with a table, columns): which sums into which
     seg_output: np.ndarray
     table: np.ndarray
     bias: np.ndarray  # expected value per class
@@ -82,6 +84,8 @@ def _decision_arrays(forest: Forest) -> dict[str, Any]:
     numerical = np.array([c is None for c in forest.categories], dtype=bool)
     num_pos = np.flatnonzero(numerical)
     cat_pos = np.flatnonzero(~numerical)
+    row_of = np.empty(forest.num_nodes + 1, dtype="int64")
+    row_of[np.r_[num_pos, cat_pos, forest.num_nodes]] = np.arange(forest.num_nodes + 1)
     missing = forest.missing_type[num_pos]
     left = forest.default_left[num_pos]
     zero_cols = np.flatnonzero(missing == MISSING_ZERO)
@@ -94,16 +98,17 @@ def _decision_arrays(forest: Forest) -> dict[str, Any]:
     for row, cats in enumerate(sets):
         if cats is not None and len(cats):
             lut[row, cats.astype("int64")] = True
+    cat_features, cat_feature_index = np.unique(forest.feature[cat_pos], return_inverse=True)
     return {
-        "num_pos": num_pos,
+        "row_of": row_of,
         "num_feature": forest.feature[num_pos],
         "num_threshold": forest.threshold[num_pos],
         "zero_cols": zero_cols,
         "nan_cols": nan_cols,
         "zero_left": left[zero_cols],
         "nan_left": left[nan_cols],
-        "cat_pos": cat_pos,
-        "cat_feature": forest.feature[cat_pos],
+        "cat_features": cat_features,
+        "cat_feature_index": cat_feature_index.reshape(-1),
         "cat_lut": lut,
     }
 
@@ -143,20 +148,26 @@ def compile_contributions(booster: Any, group_bits: int = GROUP_BITS) -> ExactTa
     order = np.argsort(np.asarray(col_output, dtype="int64"), kind="stable")
     outputs = np.asarray(col_output, dtype="int64")[order]
     starts = np.flatnonzero(np.r_[True, outputs[1:] != outputs[:-1]][: len(outputs)])
+    segment = np.cumsum(np.isin(np.arange(len(outputs)), starts)) - 1
+    summing = sparse.csr_matrix(
+        (np.ones(len(outputs)), (segment, np.arange(len(outputs)))),
+        shape=(len(starts), len(outputs)),
+    )
     bias = np.zeros(forest.num_classes)
     for tree in forest.trees:
         bias[tree.index % forest.num_classes] += tree.expected_value
+    decisions = _decision_arrays(forest)
     tables = ExactTables(
         num_features=forest.num_features,
         num_classes=forest.num_classes,
         num_nodes=forest.num_nodes,
-        **_decision_arrays(forest),
+        **decisions,
         group_const=np.array(consts, dtype="int32"),
-        group_node=group_node,
+        group_node=decisions["row_of"][group_node],
         group_coef=group_coef,
         col_group=np.asarray(col_group, dtype="int64")[order],
         col_offset=np.asarray(col_offset, dtype=_index_dtype(position))[order],
-        seg_start=starts,
+        summing=summing,
         seg_output=outputs[starts],
         table=np.concatenate(chunks) if chunks else np.zeros(1),
         bias=bias,
@@ -170,35 +181,34 @@ def _index_dtype(size: int) -> str:
 
 
 def _decisions(tables: ExactTables, XT: np.ndarray) -> np.ndarray:
-    """(nodes + 1, rows) int32: 1 where the row goes left at the node (LightGBM's rules).
+    """(nodes + 1, rows) bool: True where the row goes left at the node (LightGBM's rules).
 
     Node-major: each node's decisions are one contiguous row, so forming patterns below
     gathers whole rows, not scattered columns.
     """
-    D = np.zeros((tables.num_nodes + 1, XT.shape[1]), dtype="int32")
-    if len(tables.num_pos):
-        values = XT[tables.num_feature]
-        missing = np.isnan(values)
-        # LightGBM reads |x| <= 1e-35f as an absent value, i.e. 0, and NaN is 0 unless the
-        # split has missing_type NaN
-        values[missing | (np.abs(values) <= ZERO_THRESHOLD)] = 0.0
-        left = values <= tables.num_threshold[:, None]
-        if len(tables.zero_cols):
-            zero = values[tables.zero_cols] == 0.0
-            left[tables.zero_cols] = np.where(
-                zero, tables.zero_left[:, None], left[tables.zero_cols]
-            )
-        if len(tables.nan_cols):
-            nan = missing[tables.nan_cols]
-            left[tables.nan_cols] = np.where(nan, tables.nan_left[:, None], left[tables.nan_cols])
-        D[tables.num_pos] = left
-    if len(tables.cat_pos):
-        codes = np.trunc(XT[tables.cat_feature])
-        never = tables.cat_lut.shape[1] - 1  # NaN, negative or unseen codes go right
-        valid = (codes >= 0) & (codes < never)
-        index = np.where(valid, codes, never).astype("int64")
-        nodes = np.arange(len(tables.cat_pos))[:, None]
-        D[tables.cat_pos] = tables.cat_lut[nodes, index]
+    rows = XT.shape[1]
+    numerical = len(tables.num_feature)
+    D = np.zeros((tables.num_nodes + 1, rows), dtype=bool)
+    missing = np.isnan(XT)
+    # LightGBM reads |x| <= 1e-35f as an absent value, i.e. 0, and NaN is 0 unless the
+    # split has missing_type NaN
+    clean = np.where(missing | (np.abs(XT) <= ZERO_THRESHOLD), 0.0, XT)
+    left = D[:numerical]
+    np.less_equal(clean[tables.num_feature], tables.num_threshold[:, None], out=left)
+    if len(tables.zero_cols):
+        zero = clean[tables.num_feature[tables.zero_cols]] == 0.0
+        left[tables.zero_cols] = np.where(zero, tables.zero_left[:, None], left[tables.zero_cols])
+    if len(tables.nan_cols):
+        nan = missing[tables.num_feature[tables.nan_cols]]
+        left[tables.nan_cols] = np.where(nan, tables.nan_left[:, None], left[tables.nan_cols])
+    if len(tables.cat_features):
+        width = tables.cat_lut.shape[1]
+        codes = np.trunc(XT[tables.cat_features])  # C++'s int cast: -0.5 is category 0
+        valid = (codes >= 0) & (codes < width - 1)  # NaN, negative, unseen: never left
+        codes = np.where(valid, codes, width - 1).astype("int64")
+        base = (np.arange(len(tables.cat_feature_index)) * width)[:, None]
+        index = codes[tables.cat_feature_index] + base
+        D[numerical:-1] = tables.cat_lut.ravel().take(index)
     return D
 
 
@@ -211,15 +221,14 @@ def _explain_block(tables: ExactTables, XT: np.ndarray) -> np.ndarray:
         pattern += D[tables.group_node[:, s]] * tables.group_coef[:, s, None]
     index = pattern[tables.col_group].astype(tables.col_offset.dtype, copy=False)
     index += tables.col_offset[:, None]
-    values = tables.table.take(index)
-    return np.add.reduceat(values, tables.seg_start, axis=0)
+    return np.asarray(tables.summing @ tables.table.take(index))
 
 
 def explain(tables: ExactTables, X: np.ndarray) -> np.ndarray:
     """Contributions of float64 feature rows ``X`` (LightGBM's numeric encoding)."""
     width = tables.num_features + 1
     out = np.zeros((len(X), width * tables.num_classes))
-    if len(tables.seg_start):
+    if tables.summing.shape[0]:
         for start in range(0, len(X), ROW_BLOCK):
             XT = np.array(X[start : start + ROW_BLOCK], dtype="float64").T.copy()
             out[start : start + ROW_BLOCK, tables.seg_output] = _explain_block(tables, XT).T
