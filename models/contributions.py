@@ -52,12 +52,8 @@ class ExactTables:
     # decisions: rows of the decision matrix are the numerical nodes, then the categorical
     # ones, then an always-zero row; row_of[node] is a node's row
     row_of: np.ndarray
-    num_feature: np.ndarray
+    num_source: np.ndarray  # row of the stacked feature variants (see _decisions) per node
     num_threshold: np.ndarray
-    zero_cols: np.ndarray  # positions within the numerical nodes with missing_type Zero
-    nan_cols: np.ndarray  # ... with missing_type NaN
-    zero_left: np.ndarray
-    nan_left: np.ndarray
     # decisions: categorical nodes read the codes of cat_features[cat_feature_index]
     cat_features: np.ndarray
     cat_feature_index: np.ndarray
@@ -88,8 +84,9 @@ def _decision_arrays(forest: Forest) -> dict[str, Any]:
     row_of[np.r_[num_pos, cat_pos, forest.num_nodes]] = np.arange(forest.num_nodes + 1)
     missing = forest.missing_type[num_pos]
     left = forest.default_left[num_pos]
-    zero_cols = np.flatnonzero(missing == MISSING_ZERO)
-    nan_cols = np.flatnonzero(missing == MISSING_NAN)
+    variant = np.select(
+        [missing == MISSING_NAN, missing == MISSING_ZERO], [2 - left, 4 - left], default=0
+    )
     sets = [forest.categories[i] for i in cat_pos]
     top = max((int(s.max()) for s in sets if s is not None and len(s)), default=0)
     if top >= _LUT_LIMIT:
@@ -101,12 +98,8 @@ def _decision_arrays(forest: Forest) -> dict[str, Any]:
     cat_features, cat_feature_index = np.unique(forest.feature[cat_pos], return_inverse=True)
     return {
         "row_of": row_of,
-        "num_feature": forest.feature[num_pos],
+        "num_source": variant * forest.num_features + forest.feature[num_pos],
         "num_threshold": forest.threshold[num_pos],
-        "zero_cols": zero_cols,
-        "nan_cols": nan_cols,
-        "zero_left": left[zero_cols],
-        "nan_left": left[nan_cols],
         "cat_features": cat_features,
         "cat_feature_index": cat_feature_index.reshape(-1),
         "cat_lut": lut,
@@ -187,20 +180,24 @@ def _decisions(tables: ExactTables, XT: np.ndarray) -> np.ndarray:
     gathers whole rows, not scattered columns.
     """
     rows = XT.shape[1]
-    numerical = len(tables.num_feature)
+    numerical = len(tables.num_source)
     D = np.zeros((tables.num_nodes + 1, rows), dtype=bool)
     missing = np.isnan(XT)
-    # LightGBM reads |x| <= 1e-35f as an absent value, i.e. 0, and NaN is 0 unless the
-    # split has missing_type NaN
+    # LightGBM reads |x| <= 1e-35f as an absent value, i.e. 0, and NaN as 0 unless the
+    # split has missing_type NaN. A missing value goes the split's default way: -inf goes
+    # left of any threshold, NaN right of every one. One variant of X per missing rule.
     clean = np.where(missing | (np.abs(XT) <= ZERO_THRESHOLD), 0.0, XT)
-    left = D[:numerical]
-    np.less_equal(clean[tables.num_feature], tables.num_threshold[:, None], out=left)
-    if len(tables.zero_cols):
-        zero = clean[tables.num_feature[tables.zero_cols]] == 0.0
-        left[tables.zero_cols] = np.where(zero, tables.zero_left[:, None], left[tables.zero_cols])
-    if len(tables.nan_cols):
-        nan = missing[tables.num_feature[tables.nan_cols]]
-        left[tables.nan_cols] = np.where(nan, tables.nan_left[:, None], left[tables.nan_cols])
+    zero = clean == 0.0
+    variants = np.concatenate(
+        [
+            clean,
+            np.where(missing, -np.inf, clean),  # 1: missing_type NaN, default left
+            np.where(missing, np.nan, clean),  # 2: NaN, default right
+            np.where(zero, -np.inf, clean),  # 3: missing_type Zero, default left
+            np.where(zero, np.nan, clean),  # 4: Zero, default right
+        ]
+    )
+    np.less_equal(variants[tables.num_source], tables.num_threshold[:, None], out=D[:numerical])
     if len(tables.cat_features):
         width = tables.cat_lut.shape[1]
         codes = np.trunc(XT[tables.cat_features])  # C++'s int cast: -0.5 is category 0
