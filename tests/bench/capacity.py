@@ -23,6 +23,8 @@ SIZES: dict[str, dict[str, int]] = {
     "300 x 31 leaves, depth 6": {"n_estimators": 300, "num_leaves": 31, "max_depth": 6},
     "150 x 7 leaves, depth 3": {"n_estimators": 150, "num_leaves": 7, "max_depth": 3},
     "300 x 31 leaves, unbounded depth": {"n_estimators": 300, "num_leaves": 31, "max_depth": -1},
+    "150 x 4 leaves, depth 2": {"n_estimators": 150, "num_leaves": 4, "max_depth": 2},
+    "300 x 7 leaves, depth 3": {"n_estimators": 300, "num_leaves": 7, "max_depth": 3},
 }
 
 
@@ -32,7 +34,7 @@ def _timed(call: object, *args: object) -> tuple[object, float]:
     return out, time.perf_counter() - started
 
 
-def measure(leads: int, seed: int, rows: int) -> pd.DataFrame:
+def measure(leads: int, seed: int, rows: int, sizes: list[str] | None = None) -> pd.DataFrame:
     from models import TrainConfig, booster_of, compiled_tables, scoring_frames
     from models.evaluation import classification_metrics
     from models.training import Folds, build_training_frame, fit_lightgbm
@@ -47,7 +49,9 @@ def measure(leads: int, seed: int, rows: int) -> pd.DataFrame:
     X, y = folds.X, folds.y
     out = []
     reference: np.ndarray | None = None
-    for name, size in SIZES.items():
+    chosen = [name for i, name in enumerate(SIZES) if sizes is None or str(i) in sizes]
+    for name in chosen:
+        size = SIZES[name]
         cfg = base.model_copy(update={"lightgbm": base.lightgbm.model_copy(update=size)})
         (pipeline, _, _), fit_s = _timed(
             fit_lightgbm,
@@ -138,8 +142,9 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rows", type=int, default=5_000, help="test rows timed for SHAP")
+    parser.add_argument("--sizes", nargs="*", help="indexes into SIZES (default: all)")
     args = parser.parse_args()
-    table = measure(args.leads, args.seed, args.rows)
+    table = measure(args.leads, args.seed, args.rows, args.sizes)
     print(markdown(table))
 
 

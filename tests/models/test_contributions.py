@@ -159,11 +159,15 @@ def test_random_models_match_pred_contrib(
     assert_equal_to_pred_contrib(booster, X[:200])
 
 
-def test_tables_compile_once_per_booster_and_report_their_time() -> None:
+def test_tables_compile_once_per_booster_and_report_their_time(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     X, y = mixed_data(600, seed=8)
     booster = train(X, y, max_depth=3)
-    first = compiled_tables(booster)
+    with caplog.at_level(logging.INFO, logger="models.contributions"):
+        first = compiled_tables(booster)
     assert first is not None and first.compile_seconds > 0
+    assert "compiled exact SHAP tables for 20 trees in" in caplog.text
     assert compiled_tables(booster) is first
     assert compiled_tables(train(X, y, max_depth=3)) is not first
 
