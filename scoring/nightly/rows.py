@@ -82,12 +82,13 @@ def predict_and_explain(
 ) -> tuple[np.ndarray, pd.DataFrame]:
     """The model's share of a chunk: probabilities and TreeSHAP contributions.
 
-    Both are LightGBM's C++ code, which releases the GIL: this can run in a second thread
-    beside the pandas work on another chunk.
+    LightGBM's C++ code and the exact tables' numpy passes release the GIL for most of
+    their time: this can run in a second thread beside the pandas work on another chunk.
     """
     if probability is None:
         probability = pipeline[-1].predict_proba(Xt)[:, 1]  # type: ignore[index]
-    return probability, contributions(booster_of(pipeline).booster_, Xt, cfg.reasons.threads)
+    booster = booster_of(pipeline).booster_
+    return probability, contributions(booster, Xt, cfg.reasons.threads, cfg.reasons.method)
 
 
 def describe_chunk(
