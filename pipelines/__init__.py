@@ -52,6 +52,7 @@ from pipelines.inputs import (
     TrainingTables,
     member_of,
     read_inputs,
+    read_open_inputs,
     validate_inputs,
     write_inputs,
 )
@@ -90,6 +91,7 @@ __all__ = [
     "member_of",
     "quarantine_rows",
     "read_inputs",
+    "read_open_inputs",
     "split_valid",
     "to_boolean",
     "to_utc",

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.contracts import INPUT_TABLES, empty_table, split_valid
-from pipelines.storage import Part, Store, TableNotFound
+from pipelines.storage import Part, Store, TableNotFound, read_open_rows
 
 
 class TrainingTables(Protocol):
@@ -121,6 +121,17 @@ def read_inputs(store: Store, part: Part | None = None) -> CrmTables:
         present = name == "leads" or store.exists(name)
         raw[name] = store.read(name, part=part) if present else None
     return validate_inputs(raw)
+
+
+def read_open_inputs(store: Store, as_of: pd.Timestamp, part: Part | None = None) -> CrmTables:
+    """Reads and validates what a run at ``as_of`` needs: every lead (of ``part``), and the
+    activities and stage rows of the leads open then, with the rows the contract checks need
+    (orphans, rows of leads set aside, doubtful rows; see :mod:`pipelines.storage.scans`).
+
+    The open leads, their events and the quarantined rows are those :func:`read_inputs`
+    gives; the counts of rows read are of the rows read.
+    """
+    return validate_inputs(read_open_rows(store, as_of, part))
 
 
 def write_inputs(store: Store, tables: dict[str, pd.DataFrame]) -> dict[str, int]:

@@ -28,6 +28,7 @@ from pipelines.storage.partitions import (
     staging_dir,
     swap_in_partitions,
 )
+from pipelines.storage.scans import OpenSlices, RawInputs, read_open_rows, slice_open_rows
 from pipelines.storage.uri import open_store, store_uri
 
 __all__ = [
@@ -35,7 +36,9 @@ __all__ = [
     "METADATA_TABLE",
     "Append",
     "Frames",
+    "OpenSlices",
     "Part",
+    "RawInputs",
     "Replace",
     "Store",
     "StoreError",
@@ -45,7 +48,9 @@ __all__ = [
     "frames_of",
     "open_store",
     "read_metadata",
+    "read_open_rows",
     "recover_partitions",
+    "slice_open_rows",
     "staging_dir",
     "store_id",
     "store_uri",

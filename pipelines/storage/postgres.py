@@ -146,9 +146,9 @@ def _parameter(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def _where(part: Part | None, equals: dict[str, Any] | None) -> sql.Composable:
-    """A WHERE clause selecting a part (by ``hashtext`` of its key) and equal values."""
-    clauses: list[sql.Composable] = []
+def _where(part: Part | None, equals: dict[str, Any] | None, where: str | None) -> sql.Composable:
+    """A WHERE clause: a part (by ``hashtext`` of its key), equal values, ``where`` (scans')."""
+    clauses: list[sql.Composable] = [sql.SQL(where)] if where else []
     if part is not None:
         clauses.append(
             sql.SQL("mod(hashtext(coalesce({}::text, ''))::bigint + 2147483648, {}) = {}").format(
@@ -271,7 +271,11 @@ class PostgresStore:
         return int(row[0]) if row else 0
 
     def read(
-        self, table: str, part: Part | None = None, equals: dict[str, Any] | None = None
+        self,
+        table: str,
+        part: Part | None = None,
+        equals: dict[str, Any] | None = None,
+        where: str | None = None,
     ) -> pd.DataFrame:
         """Reads a table, or the rows of one part and/or with given values, with COPY … TO STDOUT.
 
@@ -297,7 +301,7 @@ class PostgresStore:
             ).fetchall()
             selected = sql.SQL(", ").join(_select(name, kind) for name, kind in columns)
             query = sql.SQL("COPY (SELECT {} FROM {}{}) TO STDOUT (FORMAT csv)")
-            with cursor.copy(query.format(selected, target, _where(part, equals))) as copy:
+            with cursor.copy(query.format(selected, target, _where(part, equals, where))) as copy:
                 data = b"".join(copy)
             rows = cursor.rowcount
         types = {name: _READ_TYPES.get(kind, pa.string()) for name, kind in columns}

@@ -1,9 +1,10 @@
 """The nightly batch scorer: every lead open at ``as_of`` → a ranked, explained list in the store.
 
-A run reads the store one slice of leads at a time (:class:`~pipelines.storage.Part`: a
-lead's rows in every table fall in the same slice), validates, scores and explains that
-slice, and stages its rows in a scratch DuckDB file. Ranks over every lead are then computed
-out of core and the list is streamed into the store in one transaction. Memory follows
+A run reads every lead, but only the events of the leads open at ``as_of`` (and the rows
+the contract checks need), cut by lead into slices in one pass
+(:func:`~pipelines.storage.slice_open_rows`: a lead's rows in every table fall in the same
+slice). It validates, scores and explains one slice at a time, and stages its rows in a
+scratch DuckDB file. Ranks over every lead are then computed out of core and the list is streamed into the store in one transaction. Memory follows
 ``partition_size``, not the size of the CRM.
 """
 
@@ -26,10 +27,10 @@ from pipelines import (
     empty_table,
     member_of,
     quarantine_rows,
-    read_inputs,
+    validate_inputs,
 )
 from pipelines.features import build_feature_frame, model_input, open_at, snapshots_at
-from pipelines.storage import Append, Part, Replace, Store
+from pipelines.storage import Append, Replace, Store, slice_open_rows
 from scoring.config import ScoringConfig
 from scoring.nightly.rows import (
     DealSizes,
@@ -135,19 +136,22 @@ def run_scoring(
         staging.create("scored", staged_template())
         staging.create("quarantine", empty_table("quarantine"))
         tally = Tally()
-        for index in range(parts):
-            part = Part(index, parts)
-            tables = read_inputs(store, part)
-            tally.add(tables, as_of)
-            for name, (raw, bad) in tables.rejected.items():
-                staging.add("quarantine", quarantine_rows(run_id, name, raw, bad))
-            scored = score_open_leads(pipeline, tables, as_of, features_cfg, cfg)
-            rows = unranked_scores(
-                scored, previous_scores(store, previous, part), as_of, run_id, model, cfg
-            )
-            staging.add("scored", rows)
-            if progress:
-                progress(tally.read["leads"], total)
+        extra = {} if previous is None else {"lead_scores": {"as_of": previous}}
+        slicing = slice_open_rows(
+            store, as_of, parts, staging.directory, extra, cfg.staging_memory_limit
+        )
+        with slicing as slices:
+            for index in range(parts):
+                tables = validate_inputs(slices.read(index))
+                tally.add(tables, as_of)
+                for name, (raw, bad) in tables.rejected.items():
+                    staging.add("quarantine", quarantine_rows(run_id, name, raw, bad))
+                scored = score_open_leads(pipeline, tables, as_of, features_cfg, cfg)
+                before = slices.read_extra("lead_scores", index) if extra else None
+                rows = unranked_scores(scored, previous_scores(before), as_of, run_id, model, cfg)
+                staging.add("scored", rows)
+                if progress:
+                    progress(tally.read["leads"], total)
         scored_rows = staging.rows("scored")
         sizes = DealSizes.from_won(pd.concat(tally.won), cfg.default_deal_value)
         operations: list[Replace | Append] = [

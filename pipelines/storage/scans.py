@@ -1,0 +1,346 @@
+"""Reading only what a nightly run needs: every lead, and the events of the open ones.
+
+A run at ``as_of`` scores the leads open then (:func:`pipelines.features.open_at_sql`, the
+rule's one definition). Their activities and stage rows are a small share of a mature CRM,
+so the filter is pushed into the engine that holds the rows: DuckDB reads a DuckDB file,
+Parquet or CSV files directly; PostgreSQL gets it as a ``WHERE``. No frame of every event
+is ever built.
+
+What is read keeps the contract checks exact: besides the open leads' events, an event is
+read when its lead is unknown (an orphan), when its lead may break the contract (its rows
+are then set aside with it), or when the row itself may (a missing or unparseable value).
+These "may" checks are a vectorised superset of the pandera checks that decide, so the
+rows read are validated and quarantined with the same checks and messages as a full read.
+
+:func:`slice_open_rows` cuts those rows by lead into slices in one pass (DuckDB
+``COPY … PARTITION_BY`` of a hash bucket into a scratch directory), so that each slice
+reads only its own files: a run is linear in the size of the store, not quadratic.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipelines.contracts import TIMEFRAMES
+from pipelines.storage.base import Part, Store, StoreError
+from pipelines.storage.duckdb import DuckDBStore
+from pipelines.storage.files import FileStore
+from pipelines.timestamps import utc
+
+EVENT_TABLES = ("activities", "stage_history")
+RawInputs = dict[str, pd.DataFrame | None]
+"""Raw input frames by table name (None: the store has no such table)."""
+
+_BOOLEAN_WORDS = ("true", "t", "yes", "y", "1", "1.0", "false", "f", "no", "n", "0", "0.0")
+_BUCKET = "_bucket"
+
+
+def _time(column: str) -> str:
+    return f'TRY_CAST("{column}" AS TIMESTAMPTZ)'
+
+
+def _bad_time(column: str, nullable: bool = True) -> str:
+    bad = f'("{column}" IS NOT NULL AND {_time(column)} IS NULL)'
+    return bad if nullable else f'({bad} OR "{column}" IS NULL)'
+
+
+def _bad_number(column: str, minimum: bool = True, whole: bool = False) -> str:
+    number = f'TRY_CAST("{column}" AS DOUBLE)'
+    checks = [f"{number} IS NULL"]
+    if minimum:
+        checks.append(f"{number} < 0")
+    if whole:
+        checks.append(f"{number} <> floor({number})")
+    return f'("{column}" IS NOT NULL AND ({" OR ".join(checks)}))'
+
+
+def _in_list(column: str, values: tuple[str, ...]) -> str:
+    items = ", ".join("'" + v + "'" for v in values)
+    return f'("{column}" IS NOT NULL AND lower(trim(CAST("{column}" AS VARCHAR))) NOT IN ({items}))'
+
+
+def doubtful_lead_sql() -> str:
+    """SQL true for a ``leads`` row that may break the contract (a superset of pandera's)."""
+    timeframe = f"(purchase_timeframe IS NOT NULL AND CAST(purchase_timeframe AS VARCHAR) NOT IN ({', '.join(repr(t) for t in TIMEFRAMES)}))"
+    checks = [
+        "lead_id IS NULL",
+        _bad_time("created_at", nullable=False),
+        _bad_time("converted_at"),
+        _bad_time("lost_at"),
+        _bad_number("employees", whole=True),
+        _bad_number("annual_revenue"),
+        _bad_number("budget"),
+        _bad_number("deal_value"),
+        timeframe,
+        _in_list("is_decision_maker", _BOOLEAN_WORDS),
+    ]
+    return "(" + " OR ".join(checks) + ")"
+
+
+def doubtful_event_sql(table: str) -> str:
+    """SQL true for an event row that may break the contract (a superset of pandera's)."""
+    if table == "activities":
+        checks = ["lead_id IS NULL", "type IS NULL", _bad_time("occurred_at", nullable=False)]
+        checks.append(_bad_number("value", minimum=False))
+    else:
+        checks = ["lead_id IS NULL", "stage IS NULL", _bad_time("entered_at", nullable=False)]
+    return "(" + " OR ".join(checks) + ")"
+
+
+def wanted_leads_sql(leads: str) -> str:
+    """The lead ids (as text) whose events a run reads: open at ``$at``, or doubtful.
+
+    ``leads`` is a relation of the raw ``leads`` rows; ``$at`` is the time T.
+    """
+    from pipelines.features import open_at_sql
+
+    times = ", ".join(f"{_time(c)} AS {c}" for c in ("created_at", "converted_at", "lost_at"))
+    return f"""
+SELECT CAST(lead_id AS VARCHAR) AS lead_id FROM (
+    SELECT lead_id, {times}, {doubtful_lead_sql()} AS doubtful FROM {leads}
+) WHERE doubtful OR coalesce({open_at_sql("$at")}, false)
+UNION
+SELECT CAST(lead_id AS VARCHAR) FROM {leads} GROUP BY lead_id HAVING count(*) > 1
+"""
+
+
+def open_events_sql(table: str, source: str, leads: str) -> str:
+    """The rows of event ``table`` (relation ``source``) a run reads (see the module doc)."""
+    lead = "CAST(e.lead_id AS VARCHAR)"
+    return f"""
+SELECT e.* FROM {source} e
+WHERE {lead} IN (SELECT lead_id FROM wanted)
+   OR {lead} NOT IN (SELECT CAST(lead_id AS VARCHAR) FROM {leads} WHERE lead_id IS NOT NULL)
+   OR {doubtful_event_sql(table)}
+"""
+
+
+def _bucket(count: int) -> str:
+    # The hash of pipelines.storage.duckdb's Part: the same slices a DuckDB store reads.
+    return f"hash(coalesce(CAST(lead_id AS VARCHAR), '')) % {int(count)}"
+
+
+def _bound(as_of: pd.Timestamp) -> Any:
+    # Contract times are whole microseconds: for those, x < T exactly when x < ceil_us(T).
+    return utc(as_of).ceil("us").to_pydatetime()
+
+
+def _source(store: Store, table: str) -> str:
+    """A DuckDB relation reading ``table`` of a DuckDB-readable store directly."""
+    if isinstance(store, DuckDBStore):
+        return f'src."{table}"'
+    assert isinstance(store, FileStore)
+    path = str(store.parquet_file(table) or store.location / f"{table}.csv").replace("'", "''")
+    if store.fmt == "parquet":
+        return f"read_parquet('{path}')"
+    # As pandas reads a CSV store: every value text, an empty field missing.
+    return f"(SELECT nullif(COLUMNS(*), '') FROM read_csv('{path}', all_varchar = true, header = true))"
+
+
+@contextlib.contextmanager
+def _duckdb(store: Store, memory_limit: str) -> Iterator[Any]:
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+        con.execute("SET preserve_insertion_order = false")
+        if isinstance(store, DuckDBStore):
+            path = str(store.path).replace("'", "''")
+            con.execute(f"ATTACH '{path}' AS src (READ_ONLY)")
+        yield con
+    finally:
+        con.close()
+
+
+def _present(store: Store) -> list[str]:
+    return ["leads", *(t for t in EVENT_TABLES if store.exists(t))]
+
+
+def _pushes_down(store: Store) -> bool:
+    return isinstance(store, DuckDBStore | FileStore)
+
+
+def _selects(
+    store: Store, tables: list[str], extra: dict[str, dict[str, Any]]
+) -> dict[str, tuple[str, list[Any]]]:
+    """Per table, the DuckDB query of the rows a run reads, and its parameters."""
+    leads = _source(store, "leads")
+    queries: dict[str, tuple[str, list[Any]]] = {"leads": (f"SELECT * FROM {leads}", [])}
+    for table in tables[1:]:
+        queries[table] = (open_events_sql(table, _source(store, table), leads), [])
+    for table, equals in extra.items():
+        where = " AND ".join(f'"{c}" = ?' for c in equals)
+        params = [
+            utc(v).to_pydatetime() if isinstance(v, pd.Timestamp) else v for v in equals.values()
+        ]
+        queries[table] = (f"SELECT * FROM {_source(store, table)} WHERE {where}", params)
+    return queries
+
+
+def _prepare(con: Any, store: Store, as_of: pd.Timestamp) -> None:
+    wanted = wanted_leads_sql(_source(store, "leads"))
+    con.execute(f"CREATE TEMP TABLE wanted AS {wanted}", {"at": _bound(as_of)})
+
+
+def read_open_rows(
+    store: Store,
+    as_of: pd.Timestamp,
+    part: Part | None = None,
+    memory_limit: str = "1GB",
+) -> RawInputs:
+    """The raw input rows a run at ``as_of`` reads: every lead (of ``part``), and the events
+    of the open ones plus those the contract checks need (see the module doc).
+
+    Returns:
+        ``leads``, ``activities`` and ``stage_history`` as read (the last None when the store
+        has none), to be validated by :func:`pipelines.inputs.validate_inputs`.
+    """
+    tables = _present(store)
+    if not _pushes_down(store):
+        return _read_postgres(store, as_of, tables, part)
+    with _duckdb(store, memory_limit) as con:
+        _prepare(con, store, as_of)
+        out: RawInputs = {}
+        for table, (query, params) in _selects(store, tables, {}).items():
+            where = f" WHERE {_bucket(part.count)} = {int(part.index)}" if part else ""
+            out[table] = (
+                con.sql(f"SELECT * FROM ({query}){where}", params=params)
+                .to_arrow_table()
+                .to_pandas()
+            )
+    return out | ({} if "stage_history" in out else {"stage_history": None})
+
+
+@dataclass
+class OpenSlices:
+    """The rows of a run, cut by lead into ``count`` slices (:func:`slice_open_rows`)."""
+
+    store: Store
+    as_of: pd.Timestamp
+    count: int
+    tables: list[str]
+    extra: dict[str, dict[str, Any]]
+    root: Path | None = None
+    columns: dict[str, list[str]] = field(default_factory=dict)
+
+    def read(self, index: int) -> RawInputs:
+        """The raw input rows of slice ``index`` (as :func:`read_open_rows` returns them)."""
+        part = Part(index, self.count)
+        if self.root is None:
+            return _read_postgres(self.store, self.as_of, self.tables, part)
+        out: RawInputs = {t: self._read_bucket(t, index) for t in self.tables}
+        return out | ({} if "stage_history" in out else {"stage_history": None})
+
+    def read_extra(self, table: str, index: int) -> pd.DataFrame:
+        """Slice ``index`` of an extra table's selected rows (``extra`` of :func:`slice_open_rows`)."""
+        if self.root is None:
+            return self.store.read(table, part=Part(index, self.count), equals=self.extra[table])
+        return self._read_bucket(table, index)
+
+    def _read_bucket(self, table: str, index: int) -> pd.DataFrame:
+        import duckdb
+
+        assert self.root is not None
+        folder = self.root / table / f"{_BUCKET}={index}"
+        with duckdb.connect() as con:
+            con.execute("SET TimeZone = 'UTC'")
+            if folder.exists():
+                files = str(folder / "*.parquet").replace("'", "''")
+                query = f"SELECT * EXCLUDE ({_BUCKET}) FROM read_parquet('{files}')"
+            else:  # no row of this slice: the table's columns, no rows
+                query = f"SELECT * EXCLUDE ({_BUCKET}) FROM read_parquet('{self.root / table}.empty.parquet')"
+            return con.sql(query).to_arrow_table().to_pandas()
+
+
+@contextlib.contextmanager
+def slice_open_rows(
+    store: Store,
+    as_of: pd.Timestamp,
+    count: int,
+    scratch: Path,
+    extra: dict[str, dict[str, Any]] | None = None,
+    memory_limit: str = "1GB",
+) -> Iterator[OpenSlices]:
+    """The rows a run at ``as_of`` reads, cut into ``count`` slices by lead in one pass.
+
+    On DuckDB, Parquet and CSV stores each table's selected rows are written once to
+    ``scratch/<table>/_bucket=<i>/`` (removed on exit); a slice then reads its own files.
+    PostgreSQL filters each slice in its own query instead.
+
+    Args:
+        extra: further tables to slice, each with the column values its rows must have
+            (e.g. ``{"lead_scores": {"as_of": previous}}``).
+    """
+    tables, extra = _present(store), dict(extra or {})
+    extra = {t: e for t, e in extra.items() if store.exists(t)}
+    if not _pushes_down(store):
+        yield OpenSlices(store, as_of, count, tables, extra)
+        return
+    root = scratch / "open_rows"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    try:
+        with _duckdb(store, memory_limit) as con:
+            _prepare(con, store, as_of)
+            for table, (query, params) in _selects(store, tables, extra).items():
+                target = str(root / table).replace("'", "''")
+                bucketed = f"SELECT *, {_bucket(count)} AS {_BUCKET} FROM ({query})"
+                statement = f"COPY ({bucketed}) TO '{target}' (FORMAT parquet, PARTITION_BY ({_BUCKET}), OVERWRITE_OR_IGNORE)"
+                con.execute(statement, params)
+                empty = f"COPY (SELECT * FROM ({bucketed}) LIMIT 0) TO '{target}.empty.parquet' (FORMAT parquet)"
+                con.execute(empty, params)
+        yield OpenSlices(store, as_of, count, tables, extra, root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def postgres_events_where(schema: str, table: str, as_of: pd.Timestamp) -> str:
+    """The ``WHERE`` condition of the rows of event ``table`` a run reads, on PostgreSQL.
+
+    The store writes typed columns, so a doubtful value there is a missing one or a value
+    out of range; the open rule is :func:`~pipelines.features.open_at_sql` as it is.
+    """
+    from pipelines.features import open_at_sql
+
+    leads = f'"{schema}"."leads"'
+    at = f"'{_bound(as_of).isoformat()}'::timestamptz"
+    timeframes = ", ".join(repr(t) for t in TIMEFRAMES)
+    doubtful = " OR ".join(
+        [
+            "lead_id IS NULL",
+            "created_at IS NULL",
+            *(f"{c} < 0" for c in ("employees", "annual_revenue", "budget", "deal_value")),
+            f"(purchase_timeframe IS NOT NULL AND purchase_timeframe NOT IN ({timeframes}))",
+        ]
+    )
+    own = "type" if table == "activities" else "stage"
+    time = "occurred_at" if table == "activities" else "entered_at"
+    return f"""(
+    lead_id IN (SELECT lead_id FROM {leads} WHERE {open_at_sql(at)} OR {doubtful})
+    OR lead_id IN (SELECT lead_id FROM {leads} GROUP BY lead_id HAVING count(*) > 1)
+    OR NOT EXISTS (SELECT 1 FROM {leads} l WHERE l.lead_id = "{table}".lead_id)
+    OR lead_id IS NULL OR {own} IS NULL OR {time} IS NULL)"""
+
+
+def _read_postgres(
+    store: Store, as_of: pd.Timestamp, tables: list[str], part: Part | None
+) -> RawInputs:
+    """:func:`read_open_rows` on PostgreSQL: the same filter as a ``WHERE``."""
+    from pipelines.storage.postgres import PostgresStore  # psycopg is an optional extra
+
+    if not isinstance(store, PostgresStore):
+        raise StoreError(f"store {store.uri}: no way to read only the open leads' rows")
+    out: RawInputs = {"leads": store.read("leads", part=part)}
+    for table in tables[1:]:
+        where = postgres_events_where(store.schema, table, as_of)
+        out[table] = store.read(table, part=part, where=where)
+    return out | ({} if "stage_history" in out else {"stage_history": None})

@@ -1,0 +1,104 @@
+"""Reading only the open leads' rows gives the open leads, events and quarantine of a full read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipelines.features import open_at
+from pipelines.inputs import CrmTables, read_inputs, read_open_inputs, validate_inputs
+from pipelines.storage import open_store, slice_open_rows
+from tests.pipelines.storage.test_postgres import pg_uri, server  # noqa: F401  (fixtures)
+
+AS_OF = pd.Timestamp("2026-10-15", tz="UTC")
+
+
+def _with_bad_rows(crm: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The CRM with rows breaking the contract, on closed leads as well as open ones."""
+    leads = crm["leads"].copy()
+    activities, stages = crm["activities"], crm["stage_history"]
+    closed = leads.loc[~open_at(leads, AS_OF), "lead_id"]
+    bad = leads.head(3).assign(lead_id=["BAD1", "BAD2", closed.iloc[0]])
+    bad.loc[bad.index[0], "employees"] = -5
+    bad.loc[bad.index[1], "purchase_timeframe"] = "soonish"  # the third duplicates a closed id
+    closed_activity = activities[activities["lead_id"] == closed.iloc[1]].head(1)
+    return {
+        "leads": pd.concat([leads, bad], ignore_index=True),
+        "activities": pd.concat(
+            [
+                activities,
+                activities.head(1).assign(lead_id="NOPE"),
+                closed_activity.assign(type=None),
+            ],
+            ignore_index=True,
+        ),
+        "stage_history": pd.concat(
+            [stages, stages.head(1).assign(lead_id="NOPE")], ignore_index=True
+        ),
+    }
+
+
+def _quarantine(tables: CrmTables) -> set[tuple[str, str, str, str]]:
+    found = set()
+    for name, (raw, bad) in tables.rejected.items():
+        ids = raw.reset_index(drop=True).loc[bad["row_index"], "lead_id"].astype(str)
+        found |= set(zip([name] * len(bad), ids, bad["column"], bad["check"], strict=True))
+    return found
+
+
+def _open_rows(tables: CrmTables) -> dict[str, pd.DataFrame]:
+    leads = tables.leads[open_at(tables.leads, AS_OF)]
+    out = {"leads": leads.sort_values("lead_id", ignore_index=True)}
+    for name, keys in (("activities", ["occurred_at", "type"]), ("stage_history", ["entered_at"])):
+        frame = getattr(tables, name)
+        frame = frame[frame["lead_id"].isin(leads["lead_id"])]
+        out[name] = frame.sort_values(["lead_id", *keys], ignore_index=True)
+    return out
+
+
+@pytest.fixture(
+    params=["duckdb", "parquet", "csv", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def bad_store(request: pytest.FixtureRequest, tmp_path: Path, small_crm: dict) -> str:
+    kind = request.param
+    if kind == "postgres":
+        uri = request.getfixturevalue("pg_uri")
+    else:
+        uri = f"{kind}:///{tmp_path / ('s.duckdb' if kind == 'duckdb' else 'dir')}"
+    store = open_store(uri)
+    for name, frame in _with_bad_rows(small_crm).items():
+        store.write(name, frame)
+    return uri
+
+
+def test_open_reads_equal_full_reads(bad_store: str) -> None:
+    store = open_store(bad_store)
+    full, partial = read_inputs(store), read_open_inputs(store, AS_OF)
+    assert len(partial.activities) < len(full.activities) / 2  # most leads are closed
+    expected, found = _open_rows(full), _open_rows(partial)
+    for name in expected:
+        pd.testing.assert_frame_equal(found[name], expected[name], check_dtype=False)
+    assert _quarantine(partial) == _quarantine(full)
+    checks = {(t, c) for t, _, _, c in _quarantine(partial)}
+    assert {("activities", "references_leads"), ("activities", "not_nullable")} <= checks
+    assert ("activities", "lead_quarantined") in checks  # the duplicated closed lead's rows
+    assert partial.raw_counts["leads"] == full.raw_counts["leads"]
+
+
+def test_slices_read_their_own_rows_and_together_all(bad_store: str, tmp_path: Path) -> None:
+    store = open_store(bad_store)
+    whole = read_open_inputs(store, AS_OF)
+    parts = []
+    with slice_open_rows(store, AS_OF, 3, tmp_path / "scratch") as slices:
+        on_files = not bad_store.startswith("postgresql")  # PostgreSQL filters each slice
+        assert any((tmp_path / "scratch").rglob("*.parquet")) == on_files
+        parts = [validate_inputs(slices.read(i)) for i in range(3)]
+    assert not any((tmp_path / "scratch").rglob("*.parquet"))  # scratch removed
+    ids = [set(p.leads["lead_id"]) for p in parts]
+    assert all(ids) and not ids[0] & ids[1] and not ids[1] & ids[2]
+    for name in ("leads", "activities"):
+        joined = pd.concat([getattr(p, name) for p in parts], ignore_index=True)
+        assert len(joined) == len(getattr(whole, name))
+    assert set().union(*(_quarantine(p) for p in parts)) == _quarantine(whole)
