@@ -29,7 +29,7 @@ from typing import Any
 import pandas as pd
 
 from pipelines.contracts import TIMEFRAMES
-from pipelines.storage.base import Part, Store, StoreError
+from pipelines.storage.base import Part, Store, StoreError, check_name
 from pipelines.storage.duckdb import DuckDBStore
 from pipelines.storage.files import FileStore
 from pipelines.timestamps import utc
@@ -169,6 +169,12 @@ def _pushes_down(store: Store) -> bool:
     return isinstance(store, DuckDBStore | FileStore)
 
 
+def _equal(column: str, value: Any) -> str:
+    """``column = ?``; a time compared as a time (a CSV store holds it as text)."""
+    check_name(column)
+    return f"{_time(column)} = ?" if isinstance(value, pd.Timestamp) else f'"{column}" = ?'
+
+
 def _selects(
     store: Store, tables: list[str], extra: dict[str, dict[str, Any]]
 ) -> dict[str, tuple[str, list[Any]]]:
@@ -178,7 +184,7 @@ def _selects(
     for table in tables[1:]:
         queries[table] = (open_events_sql(table, _source(store, table), leads), [])
     for table, equals in extra.items():
-        where = " AND ".join(f'"{c}" = ?' for c in equals)
+        where = " AND ".join(_equal(column, value) for column, value in equals.items())
         params = [
             utc(v).to_pydatetime() if isinstance(v, pd.Timestamp) else v for v in equals.values()
         ]

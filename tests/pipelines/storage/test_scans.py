@@ -90,14 +90,24 @@ def test_open_reads_equal_full_reads(bad_store: str) -> None:
 def test_slices_read_their_own_rows_and_together_all(bad_store: str, tmp_path: Path) -> None:
     store = open_store(bad_store)
     whole = read_open_inputs(store, AS_OF)
-    parts = []
-    with slice_open_rows(store, AS_OF, 3, tmp_path / "scratch") as slices:
+    days = [AS_OF - pd.Timedelta(days=7), AS_OF]
+    ids = whole.leads["lead_id"].head(50).tolist()
+    scores = pd.DataFrame(
+        {"as_of": [d for d in days for _ in ids], "lead_id": ids * 2, "score": range(100)}
+    )
+    store.write("lead_scores", scores.astype({"as_of": "datetime64[us, UTC]"}))
+    extra = {"lead_scores": {"as_of": days[0]}}
+    with slice_open_rows(store, AS_OF, 3, tmp_path / "scratch", extra) as slices:
         on_files = not bad_store.startswith("postgresql")  # PostgreSQL filters each slice
         assert any((tmp_path / "scratch").rglob("*.parquet")) == on_files
         parts = [validate_inputs(slices.read(i)) for i in range(3)]
+        before = [slices.read_extra("lead_scores", i) for i in range(3)]
+    for part, rows in zip(parts, before, strict=True):  # each slice's leads' scores of that day
+        assert set(rows["lead_id"]) == set(ids) & set(part.leads["lead_id"])
+        assert sorted(rows["score"].astype(int)) == sorted(ids.index(i) for i in rows["lead_id"])
     assert not any((tmp_path / "scratch").rglob("*.parquet"))  # scratch removed
-    ids = [set(p.leads["lead_id"]) for p in parts]
-    assert all(ids) and not ids[0] & ids[1] and not ids[1] & ids[2]
+    sliced = [set(p.leads["lead_id"]) for p in parts]
+    assert all(sliced) and not sliced[0] & sliced[1] and not sliced[1] & sliced[2]
     for name in ("leads", "activities"):
         joined = pd.concat([getattr(p, name) for p in parts], ignore_index=True)
         assert len(joined) == len(getattr(whole, name))
