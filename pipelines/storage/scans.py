@@ -22,13 +22,13 @@ from __future__ import annotations
 import contextlib
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from pipelines.contracts import TIMEFRAMES
+from pipelines.contracts import SCHEMAS, TIMEFRAMES
 from pipelines.storage.base import Part, Store, StoreError, check_name
 from pipelines.storage.duckdb import DuckDBStore
 from pipelines.storage.files import FileStore
@@ -175,14 +175,26 @@ def _equal(column: str, value: Any) -> str:
     return f"{_time(column)} = ?" if isinstance(value, pd.Timestamp) else f'"{column}" = ?'
 
 
+def _complete(con: Any, store: Store, table: str) -> bool:
+    """Whether ``table`` has every contract column (else it is read whole, and the contract
+    check stops the run with its one-line error, as on a full read)."""
+    found = con.execute(f"DESCRIBE SELECT * FROM {_source(store, table)}").fetchall()
+    return set(SCHEMAS[table].to_schema().columns) <= {row[0] for row in found}
+
+
 def _selects(
-    store: Store, tables: list[str], extra: dict[str, dict[str, Any]]
+    con: Any, store: Store, tables: list[str], extra: dict[str, dict[str, Any]]
 ) -> dict[str, tuple[str, list[Any]]]:
     """Per table, the DuckDB query of the rows a run reads, and its parameters."""
     leads = _source(store, "leads")
     queries: dict[str, tuple[str, list[Any]]] = {"leads": (f"SELECT * FROM {leads}", [])}
+    filtered = _complete(con, store, "leads")
     for table in tables[1:]:
-        queries[table] = (open_events_sql(table, _source(store, table), leads), [])
+        source = _source(store, table)
+        if filtered and _complete(con, store, table):
+            queries[table] = (open_events_sql(table, source, leads), [])
+        else:
+            queries[table] = (f"SELECT * FROM {source}", [])
     for table, equals in extra.items():
         where = " AND ".join(_equal(column, value) for column, value in equals.items())
         params = [
@@ -193,8 +205,9 @@ def _selects(
 
 
 def _prepare(con: Any, store: Store, as_of: pd.Timestamp) -> None:
-    wanted = wanted_leads_sql(_source(store, "leads"))
-    con.execute(f"CREATE TEMP TABLE wanted AS {wanted}", {"at": _bound(as_of)})
+    if _complete(con, store, "leads"):
+        wanted = wanted_leads_sql(_source(store, "leads"))
+        con.execute(f"CREATE TEMP TABLE wanted AS {wanted}", {"at": _bound(as_of)})
 
 
 def read_open_rows(
@@ -216,7 +229,7 @@ def read_open_rows(
     with _duckdb(store, memory_limit) as con:
         _prepare(con, store, as_of)
         out: RawInputs = {}
-        for table, (query, params) in _selects(store, tables, {}).items():
+        for table, (query, params) in _selects(con, store, tables, {}).items():
             where = f" WHERE {_bucket(part.count)} = {int(part.index)}" if part else ""
             out[table] = (
                 con.sql(f"SELECT * FROM ({query}){where}", params=params)
@@ -236,7 +249,6 @@ class OpenSlices:
     tables: list[str]
     extra: dict[str, dict[str, Any]]
     root: Path | None = None
-    columns: dict[str, list[str]] = field(default_factory=dict)
 
     def read(self, index: int) -> RawInputs:
         """The raw input rows of slice ``index`` (as :func:`read_open_rows` returns them)."""
@@ -297,7 +309,7 @@ def slice_open_rows(
     try:
         with _duckdb(store, memory_limit) as con:
             _prepare(con, store, as_of)
-            for table, (query, params) in _selects(store, tables, extra).items():
+            for table, (query, params) in _selects(con, store, tables, extra).items():
                 target = str(root / table).replace("'", "''")
                 bucketed = f"SELECT *, {_bucket(count)} AS {_BUCKET} FROM ({query})"
                 statement = f"COPY ({bucketed}) TO '{target}' (FORMAT parquet, PARTITION_BY ({_BUCKET}), OVERWRITE_OR_IGNORE)"

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pipelines.contracts import ContractError
 from pipelines.features import open_at
 from pipelines.inputs import CrmTables, read_inputs, read_open_inputs, validate_inputs
 from pipelines.storage import open_store, slice_open_rows
@@ -112,3 +113,17 @@ def test_slices_read_their_own_rows_and_together_all(bad_store: str, tmp_path: P
         joined = pd.concat([getattr(p, name) for p in parts], ignore_index=True)
         assert len(joined) == len(getattr(whole, name))
     assert set().union(*(_quarantine(p) for p in parts)) == _quarantine(whole)
+
+
+@pytest.mark.parametrize("table", ["leads", "activities"])
+def test_a_missing_column_stops_with_the_contract_line(
+    table: str, tmp_path: Path, small_crm: dict
+) -> None:
+    store = open_store(f"parquet:///{tmp_path}")
+    for name, frame in small_crm.items():
+        store.write(name, frame.drop(columns="type" if name == table == "activities" else []))
+    if table == "leads":
+        store.write("leads", small_crm["leads"].drop(columns="created_at"))
+    column = "created_at" if table == "leads" else "type"
+    with pytest.raises(ContractError, match=f"table '{table}'.*column '{column}'"):
+        read_open_inputs(store, AS_OF)
