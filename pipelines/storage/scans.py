@@ -196,12 +196,14 @@ def _selects(
         else:
             queries[table] = (f"SELECT * FROM {source}", [])
     for table, equals in extra.items():
-        where = " AND ".join(_equal(column, value) for column, value in equals.items())
-        params = [
-            utc(v).to_pydatetime() if isinstance(v, pd.Timestamp) else v for v in equals.values()
-        ]
-        queries[table] = (f"SELECT * FROM {_source(store, table)} WHERE {where}", params)
+        queries[table] = _extra_select(store, table, equals)
     return queries
+
+
+def _extra_select(store: Store, table: str, equals: dict[str, Any]) -> tuple[str, list[Any]]:
+    where = " AND ".join(_equal(column, value) for column, value in equals.items())
+    params = [utc(v).to_pydatetime() if isinstance(v, pd.Timestamp) else v for v in equals.values()]
+    return f"SELECT * FROM {_source(store, table)} WHERE {where}", params
 
 
 def _prepare(con: Any, store: Store, as_of: pd.Timestamp) -> None:
@@ -248,21 +250,30 @@ class OpenSlices:
     count: int
     tables: list[str]
     extra: dict[str, dict[str, Any]]
+    memory_limit: str
     root: Path | None = None
 
     def read(self, index: int) -> RawInputs:
         """The raw input rows of slice ``index`` (as :func:`read_open_rows` returns them)."""
-        part = Part(index, self.count)
-        if self.root is None:
-            return _read_postgres(self.store, self.as_of, self.tables, part)
+        if self.root is None:  # one slice, or PostgreSQL: filtered where the rows are
+            part = Part(index, self.count) if self.count > 1 else None
+            return read_open_rows(self.store, self.as_of, part, self.memory_limit)
         out: RawInputs = {t: self._read_bucket(t, index) for t in self.tables}
         return out | ({} if "stage_history" in out else {"stage_history": None})
 
-    def read_extra(self, table: str, index: int) -> pd.DataFrame:
-        """Slice ``index`` of an extra table's selected rows (``extra`` of :func:`slice_open_rows`)."""
-        if self.root is None:
-            return self.store.read(table, part=Part(index, self.count), equals=self.extra[table])
-        return self._read_bucket(table, index)
+    def read_extra(self, table: str, index: int) -> pd.DataFrame | None:
+        """Slice ``index`` of an extra table's selected rows (``extra`` of
+        :func:`slice_open_rows`); None when the store has no such table."""
+        if table not in self.extra:
+            return None
+        if self.root is not None:
+            return self._read_bucket(table, index)
+        if not _pushes_down(self.store):
+            part = Part(index, self.count) if self.count > 1 else None
+            return self.store.read(table, part=part, equals=self.extra[table])
+        with _duckdb(self.store, self.memory_limit) as con:
+            query, params = _extra_select(self.store, table, self.extra[table])
+            return con.sql(query, params=params).to_arrow_table().to_pandas()
 
     def _read_bucket(self, table: str, index: int) -> pd.DataFrame:
         import duckdb
@@ -292,7 +303,7 @@ def slice_open_rows(
 
     On DuckDB, Parquet and CSV stores each table's selected rows are written once to
     ``scratch/<table>/_bucket=<i>/`` (removed on exit); a slice then reads its own files.
-    PostgreSQL filters each slice in its own query instead.
+    One slice is read directly, and PostgreSQL filters each slice in its own query.
 
     Args:
         extra: further tables to slice, each with the column values its rows must have
@@ -300,8 +311,8 @@ def slice_open_rows(
     """
     tables, extra = _present(store), dict(extra or {})
     extra = {t: e for t, e in extra.items() if store.exists(t)}
-    if not _pushes_down(store):
-        yield OpenSlices(store, as_of, count, tables, extra)
+    if count == 1 or not _pushes_down(store):
+        yield OpenSlices(store, as_of, count, tables, extra, memory_limit)
         return
     root = scratch / "open_rows"
     shutil.rmtree(root, ignore_errors=True)
@@ -316,7 +327,7 @@ def slice_open_rows(
                 con.execute(statement, params)
                 empty = f"COPY (SELECT * FROM ({bucketed}) LIMIT 0) TO '{target}.empty.parquet' (FORMAT parquet)"
                 con.execute(empty, params)
-        yield OpenSlices(store, as_of, count, tables, extra, root)
+        yield OpenSlices(store, as_of, count, tables, extra, memory_limit, root)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -173,9 +173,7 @@ def run_scoring(
                 for name, (raw, bad) in tables.rejected.items():
                     staging.add("quarantine", quarantine_rows(run_id, name, raw, bad))
                 scored = score_open_leads(pipeline, tables, as_of, features_cfg, cfg, phases)
-                before = (
-                    phases.call("read", slices.read_extra, "lead_scores", index) if extra else None
-                )
+                before = phases.call("read", slices.read_extra, "lead_scores", index)
                 rows = unranked_scores(scored, previous_scores(before), as_of, run_id, model, cfg)
                 staging.add("scored", rows)
                 if progress:
