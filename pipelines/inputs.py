@@ -124,9 +124,9 @@ def read_inputs(store: Store, part: Part | None = None) -> CrmTables:
 
 
 def read_open_inputs(store: Store, as_of: pd.Timestamp, part: Part | None = None) -> CrmTables:
-    """Reads and validates what a run at ``as_of`` needs: every lead (of ``part``), and the
-    activities and stage rows of the leads open then, with the rows the contract checks need
-    (orphans, rows of leads set aside, doubtful rows; see :mod:`pipelines.storage.scans`).
+    """Reads and validates what a run at ``as_of`` needs (of ``part``): the leads open then,
+    their activities and stage rows, and the rows the contract checks need (doubtful leads
+    and rows, orphans; see :mod:`pipelines.storage.scans`).
 
     The open leads, their events and the quarantined rows are those :func:`read_inputs`
     gives; the counts of rows read are of the rows read.

@@ -1,20 +1,23 @@
-"""Reading only what a nightly run needs: every lead, and the events of the open ones.
+"""Reading only what a nightly run needs: the leads open at ``as_of`` and their events.
 
 A run at ``as_of`` scores the leads open then (:func:`pipelines.features.open_at_sql`, the
-rule's one definition). Their activities and stage rows are a small share of a mature CRM,
-so the filter is pushed into the engine that holds the rows: DuckDB reads a DuckDB file,
-Parquet or CSV files directly; PostgreSQL gets it as a ``WHERE``. No frame of every event
-is ever built.
+rule's one definition). They and their activities and stage rows are a small share of a
+mature CRM, so the filter is pushed into the engine that holds the rows: DuckDB reads a
+DuckDB file, Parquet or CSV files directly; PostgreSQL gets it as a ``WHERE``. No frame of
+every lead or every event is ever built.
 
-What is read keeps the contract checks exact: besides the open leads' events, an event is
-read when its lead is unknown (an orphan), when its lead may break the contract (its rows
-are then set aside with it), or when the row itself may (a missing or unparseable value).
-These "may" checks are a vectorised superset of the pandera checks that decide, so the
-rows read are validated and quarantined with the same checks and messages as a full read.
+What is read keeps the contract checks exact. Besides the open leads and their events, a
+lead is read (with its events) when it may break the contract, or an event row of it may;
+an event is read when its lead is unknown (an orphan) or when the row may break the
+contract (a missing or unparseable value). These "may" checks are a vectorised superset of
+the pandera checks that decide, so what is read is validated and quarantined with the same
+checks and messages as a full read; the leads not read all meet the contract. The deals
+they won before ``as_of`` are read apart (``OpenSlices.closed_won``), for deal sizes.
 
 :func:`slice_open_rows` cuts those rows by lead into slices in one pass (DuckDB
 ``COPY … PARTITION_BY`` of a hash bucket into a scratch directory), so that each slice
 reads only its own files: a run is linear in the size of the store, not quadratic.
+PostgreSQL reads every lead (its events filtered), each slice in its own query.
 """
 
 from __future__ import annotations
@@ -32,83 +35,35 @@ from pipelines.contracts import SCHEMAS, TIMEFRAMES
 from pipelines.storage.base import Part, Store, StoreError, check_name
 from pipelines.storage.duckdb import DuckDBStore
 from pipelines.storage.files import FileStore
+from pipelines.storage.prechecks import doubtful_event_sql, doubtful_lead_sql, time_of
 from pipelines.timestamps import utc
 
 EVENT_TABLES = ("activities", "stage_history")
 RawInputs = dict[str, pd.DataFrame | None]
 """Raw input frames by table name (None: the store has no such table)."""
-
-_BOOLEAN_WORDS = ("true", "t", "yes", "y", "1", "1.0", "false", "f", "no", "n", "0", "0.0")
 _BUCKET = "_bucket"
 
 
-def _time(column: str) -> str:
-    return f'TRY_CAST("{column}" AS TIMESTAMPTZ)'
+def wanted_leads_sql(leads: str, events: dict[str, str] | None = None) -> str:
+    """The lead ids (as text) a run reads with their events: open at ``$at``, doubtful, or
+    named by a doubtful event row (so that a row passing the contract is no orphan).
 
-
-def _bad_time(column: str, nullable: bool = True) -> str:
-    bad = f'("{column}" IS NOT NULL AND {_time(column)} IS NULL)'
-    return bad if nullable else f'({bad} OR "{column}" IS NULL)'
-
-
-def _bad_number(column: str, minimum: bool = True, whole: bool = False) -> str:
-    number = f'TRY_CAST("{column}" AS DOUBLE)'
-    checks = [f"{number} IS NULL"]
-    if minimum:
-        checks.append(f"{number} < 0")
-    if whole:
-        checks.append(f"{number} <> floor({number})")
-    return f'("{column}" IS NOT NULL AND ({" OR ".join(checks)}))'
-
-
-def _in_list(column: str, values: tuple[str, ...]) -> str:
-    items = ", ".join("'" + v + "'" for v in values)
-    return f'("{column}" IS NOT NULL AND lower(trim(CAST("{column}" AS VARCHAR))) NOT IN ({items}))'
-
-
-def doubtful_lead_sql() -> str:
-    """SQL true for a ``leads`` row that may break the contract (a superset of pandera's)."""
-    timeframe = f"(purchase_timeframe IS NOT NULL AND CAST(purchase_timeframe AS VARCHAR) NOT IN ({', '.join(repr(t) for t in TIMEFRAMES)}))"
-    checks = [
-        "lead_id IS NULL",
-        _bad_time("created_at", nullable=False),
-        _bad_time("converted_at"),
-        _bad_time("lost_at"),
-        _bad_number("employees", whole=True),
-        _bad_number("annual_revenue"),
-        _bad_number("budget"),
-        _bad_number("deal_value"),
-        timeframe,
-        _in_list("is_decision_maker", _BOOLEAN_WORDS),
-    ]
-    return "(" + " OR ".join(checks) + ")"
-
-
-def doubtful_event_sql(table: str) -> str:
-    """SQL true for an event row that may break the contract (a superset of pandera's)."""
-    if table == "activities":
-        checks = ["lead_id IS NULL", "type IS NULL", _bad_time("occurred_at", nullable=False)]
-        checks.append(_bad_number("value", minimum=False))
-    else:
-        checks = ["lead_id IS NULL", "stage IS NULL", _bad_time("entered_at", nullable=False)]
-    return "(" + " OR ".join(checks) + ")"
-
-
-def wanted_leads_sql(leads: str) -> str:
-    """The lead ids (as text) whose events a run reads: open at ``$at``, or doubtful.
-
-    ``leads`` is a relation of the raw ``leads`` rows; ``$at`` is the time T.
+    ``leads`` is a relation of the raw ``leads`` rows, ``events`` the relations of the event
+    tables by name; ``$at`` is the time T.
     """
     from pipelines.features import open_at_sql
 
-    times = ", ".join(f"{_time(c)} AS {c}" for c in ("created_at", "converted_at", "lost_at"))
+    times = ", ".join(f"{time_of(c)} AS {c}" for c in ("created_at", "converted_at", "lost_at"))
     return f"""
 SELECT CAST(lead_id AS VARCHAR) AS lead_id FROM (
     SELECT lead_id, {times}, {doubtful_lead_sql()} AS doubtful FROM {leads}
 ) WHERE doubtful OR coalesce({open_at_sql("$at")}, false)
 UNION
 SELECT CAST(lead_id AS VARCHAR) FROM {leads} GROUP BY lead_id HAVING count(*) > 1
-"""
+""" + "".join(
+        f"UNION SELECT CAST(lead_id AS VARCHAR) FROM {source} WHERE {doubtful_event_sql(table)}\n"
+        for table, source in (events or {}).items()
+    )
 
 
 def open_events_sql(table: str, source: str, leads: str) -> str:
@@ -172,7 +127,7 @@ def _pushes_down(store: Store) -> bool:
 def _equal(column: str, value: Any) -> str:
     """``column = ?``; a time compared as a time (a CSV store holds it as text)."""
     check_name(column)
-    return f"{_time(column)} = ?" if isinstance(value, pd.Timestamp) else f'"{column}" = ?'
+    return f"{time_of(column)} = ?" if isinstance(value, pd.Timestamp) else f'"{column}" = ?'
 
 
 def _complete(con: Any, store: Store, table: str) -> bool:
@@ -187,8 +142,10 @@ def _selects(
 ) -> dict[str, tuple[str, list[Any]]]:
     """Per table, the DuckDB query of the rows a run reads, and its parameters."""
     leads = _source(store, "leads")
-    queries: dict[str, tuple[str, list[Any]]] = {"leads": (f"SELECT * FROM {leads}", [])}
     filtered = _complete(con, store, "leads")
+    read = "CAST(lead_id AS VARCHAR) IN (SELECT lead_id FROM wanted) OR lead_id IS NULL"
+    where = f" WHERE {read}" if filtered else ""
+    queries: dict[str, tuple[str, list[Any]]] = {"leads": (f"SELECT * FROM {leads}{where}", [])}
     for table in tables[1:]:
         source = _source(store, table)
         if filtered and _complete(con, store, table):
@@ -206,10 +163,36 @@ def _extra_select(store: Store, table: str, equals: dict[str, Any]) -> tuple[str
     return f"SELECT * FROM {_source(store, table)} WHERE {where}", params
 
 
-def _prepare(con: Any, store: Store, as_of: pd.Timestamp) -> None:
+def _prepare(con: Any, store: Store, as_of: pd.Timestamp, tables: list[str]) -> None:
     if _complete(con, store, "leads"):
-        wanted = wanted_leads_sql(_source(store, "leads"))
+        events = {t: _source(store, t) for t in tables[1:] if _complete(con, store, t)}
+        wanted = wanted_leads_sql(_source(store, "leads"), events)
         con.execute(f"CREATE TEMP TABLE wanted AS {wanted}", {"at": _bound(as_of)})
+
+
+def _no_deals() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "converted_at": pd.Series(dtype="datetime64[us, UTC]"),
+            "deal_value": pd.Series(dtype="float64"),
+            "employees": pd.Series(dtype="float64"),
+        }
+    )
+
+
+def _closed_won(con: Any, store: Store, as_of: pd.Timestamp) -> pd.DataFrame:
+    """``converted_at``, ``deal_value`` and ``employees`` of the deals won before ``as_of``
+    by leads not read (all of which meet the contract: a doubtful lead is read)."""
+    if not _complete(con, store, "leads"):
+        return _no_deals()
+    query = f"""
+        SELECT {time_of("converted_at")} AS converted_at,
+               TRY_CAST(deal_value AS DOUBLE) AS deal_value,
+               TRY_CAST(employees AS DOUBLE) AS employees
+        FROM {_source(store, "leads")}
+        WHERE CAST(lead_id AS VARCHAR) NOT IN (SELECT lead_id FROM wanted)
+          AND {time_of("converted_at")} < $at AND deal_value IS NOT NULL"""
+    return con.sql(query, params={"at": _bound(as_of)}).to_arrow_table().to_pandas()
 
 
 def read_open_rows(
@@ -218,8 +201,8 @@ def read_open_rows(
     part: Part | None = None,
     memory_limit: str = "1GB",
 ) -> RawInputs:
-    """The raw input rows a run at ``as_of`` reads: every lead (of ``part``), and the events
-    of the open ones plus those the contract checks need (see the module doc).
+    """The raw input rows a run at ``as_of`` reads (of ``part``): the leads open then, with
+    their events, and the rows the contract checks need (see the module doc).
 
     Returns:
         ``leads``, ``activities`` and ``stage_history`` as read (the last None when the store
@@ -229,7 +212,7 @@ def read_open_rows(
     if not _pushes_down(store):
         return _read_postgres(store, as_of, tables, part)
     with _duckdb(store, memory_limit) as con:
-        _prepare(con, store, as_of)
+        _prepare(con, store, as_of, tables)
         out: RawInputs = {}
         for table, (query, params) in _selects(con, store, tables, {}).items():
             where = f" WHERE {_bucket(part.count)} = {int(part.index)}" if part else ""
@@ -251,6 +234,9 @@ class OpenSlices:
     tables: list[str]
     extra: dict[str, dict[str, Any]]
     memory_limit: str
+    closed_won: pd.DataFrame
+    """``converted_at``, ``deal_value``, ``employees`` of the deals won before ``as_of`` by
+    the leads not read (the leads read are in the slices: count their deals from there)."""
     root: Path | None = None
 
     def read(self, index: int) -> RawInputs:
@@ -311,23 +297,27 @@ def slice_open_rows(
     """
     tables, extra = _present(store), dict(extra or {})
     extra = {t: e for t, e in extra.items() if store.exists(t)}
-    if count == 1 or not _pushes_down(store):
-        yield OpenSlices(store, as_of, count, tables, extra, memory_limit)
+    if not _pushes_down(store):  # PostgreSQL reads every lead: no deal is left unread
+        yield OpenSlices(store, as_of, count, tables, extra, memory_limit, _no_deals())
         return
     root = scratch / "open_rows"
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     try:
         with _duckdb(store, memory_limit) as con:
-            _prepare(con, store, as_of)
+            _prepare(con, store, as_of, tables)
+            won = _closed_won(con, store, as_of)
             for table, (query, params) in _selects(con, store, tables, extra).items():
+                if count == 1:
+                    break
                 target = str(root / table).replace("'", "''")
                 bucketed = f"SELECT *, {_bucket(count)} AS {_BUCKET} FROM ({query})"
                 statement = f"COPY ({bucketed}) TO '{target}' (FORMAT parquet, PARTITION_BY ({_BUCKET}), OVERWRITE_OR_IGNORE)"
                 con.execute(statement, params)
                 empty = f"COPY (SELECT * FROM ({bucketed}) LIMIT 0) TO '{target}.empty.parquet' (FORMAT parquet)"
                 con.execute(empty, params)
-        yield OpenSlices(store, as_of, count, tables, extra, memory_limit, root)
+        sliced = root if count > 1 else None
+        yield OpenSlices(store, as_of, count, tables, extra, memory_limit, won, sliced)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

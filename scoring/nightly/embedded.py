@@ -46,6 +46,7 @@ from scoring.nightly.rows import (
     run_record,
     staged_template,
     unranked_scores,
+    won_deals,
 )
 from scoring.nightly.staging import Staging
 from scoring.qualify import reset_skipped_rules
@@ -166,6 +167,7 @@ def run_scoring(
         with contextlib.ExitStack() as stack:
             with phases.timed("read"):  # finding the open leads, cutting their rows in slices
                 slices = stack.enter_context(slicing)
+            tally.won.append(won_deals(slices.closed_won, as_of))
             for index in range(parts):
                 read = phases.call("read", slices.read, index)
                 tables = phases.call("validate", validate_inputs, read)
@@ -178,6 +180,7 @@ def run_scoring(
                 staging.add("scored", rows)
                 if progress:
                     progress(tally.read["leads"], total)
+        tally.read["leads"] = total  # every lead's open status is read; closed ones no further
         scored_rows = staging.rows("scored")
         sizes = DealSizes.from_won(pd.concat(tally.won), cfg.default_deal_value)
         ranked = ranked_scores(staging, sizes, cfg.chunk_size)
