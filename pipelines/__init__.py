@@ -53,6 +53,7 @@ from pipelines.inputs import (
     TrainingTables,
     member_of,
     read_inputs,
+    stored_data_end,
     validate_inputs,
     write_inputs,
 )
@@ -92,6 +93,7 @@ __all__ = [
     "member_of",
     "quarantine_rows",
     "read_inputs",
+    "stored_data_end",
     "split_valid",
     "to_boolean",
     "to_utc",

@@ -15,8 +15,15 @@ from pipelines.storage import (
     Part,
     Store,
     TableNotFound,
+    latest_time,
     metadata_operation,
 )
+
+EVENT_TIMES = {
+    "leads": ("created_at", "converted_at", "lost_at"),
+    "activities": ("occurred_at",),
+    "stage_history": ("entered_at",),
+}
 
 
 class TrainingTables(Protocol):
@@ -49,11 +56,19 @@ class CrmTables:
 
     def data_end(self) -> pd.Timestamp:
         """The latest time seen anywhere in the inputs: 'now' for the data."""
-        times = [self.leads[c].max() for c in ("created_at", "converted_at", "lost_at")]
+        times = [self.leads[c].max() for c in EVENT_TIMES["leads"]]
         times.append(self.activities["occurred_at"].max())
         if self.stage_history is not None:
             times.append(self.stage_history["entered_at"].max())
         return max(t for t in times if pd.notna(t))
+
+
+def stored_data_end(store: Store) -> pd.Timestamp | None:
+    """The latest time in the store's input tables (as :meth:`CrmTables.data_end`, from
+    the raw rows), without reading them where the store can say it; None without data."""
+    times = [latest_time(store, t, c) for t, columns in EVENT_TIMES.items() for c in columns]
+    known = [t for t in times if t is not None]
+    return max(known) if known else None
 
 
 def member_of(values: pd.Series, allowed: pd.Series) -> np.ndarray:

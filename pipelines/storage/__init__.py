@@ -19,11 +19,15 @@ from pipelines.storage.base import (
     Store,
     StoreError,
     StoreLocked,
+    StoreNotFound,
     TableNotFound,
     check_name,
     frames_of,
 )
+from pipelines.storage.duckdb import LOCK_WAIT_ENV
+from pipelines.storage.extent import latest_time
 from pipelines.storage.files import write_atomically, write_frame_atomically
+from pipelines.storage.location import registry_file, require_store
 from pipelines.storage.metadata import (
     METADATA_TABLE,
     metadata_operation,
@@ -40,6 +44,7 @@ from pipelines.storage.uri import open_store, store_uri
 
 __all__ = [
     "DEFAULT_STORE",
+    "LOCK_WAIT_ENV",
     "METADATA_TABLE",
     "Append",
     "Frames",
@@ -50,13 +55,17 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreLocked",
+    "StoreNotFound",
     "TableNotFound",
     "check_name",
     "frames_of",
+    "latest_time",
     "metadata_operation",
     "open_store",
     "read_metadata",
     "recover_partitions",
+    "registry_file",
+    "require_store",
     "staging_dir",
     "store_id",
     "store_uri",

@@ -29,6 +29,10 @@ class TableNotFound(StoreError):
     """The named table does not exist in the store."""
 
 
+class StoreNotFound(StoreError):
+    """The store does not exist (no file, no directory) or holds no CRM yet."""
+
+
 class StoreLocked(StoreError):
     """Another run holds the store's lock."""
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from models import get_champion, load_pipeline, scoring_frames
+from models import ChampionRef, get_champion, load_pipeline, scoring_frames
 from pipelines import (
     CrmTables,
     FeaturesConfig,
@@ -112,6 +112,7 @@ def run_scoring(
     cfg: ScoringConfig,
     features_cfg: FeaturesConfig,
     progress: Progress | None = None,
+    model: ChampionRef | None = None,
 ) -> ScoringResult:
     """One nightly run: read, validate, quarantine, score, explain, rank, and publish atomically.
 
@@ -121,13 +122,14 @@ def run_scoring(
 
     Args:
         progress: called with (leads read, leads in the store) after each slice.
+        model: the version to score with (default: ``cfg.model_name``'s champion).
     """
     run_id = uuid.uuid4().hex
     started = pd.Timestamp.now(tz="UTC")
     reset_skipped_rules()
     with store.lock("scoring"), Staging(cfg.staging_memory_limit) as staging:
         store.check_writable("lead_scores")  # before the work, not after it
-        model = get_champion(cfg.model_name)
+        model = model or get_champion(cfg.model_name)
         pipeline = load_pipeline(model)
         total = store.count("leads")
         if total == 0:

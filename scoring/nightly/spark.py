@@ -302,6 +302,7 @@ def run_scoring_spark(
     as_of: pd.Timestamp,
     cfg: ScoringConfig,
     features_cfg: FeaturesConfig,
+    model: ChampionRef | None = None,
 ) -> ScoringResult:
     """One nightly run on ``spark``: the same list as :func:`scoring.nightly.embedded.run_scoring`.
 
@@ -316,7 +317,7 @@ def run_scoring_spark(
         dataset = store.dataset_dir("lead_scores", replace=True)
         if dataset is not None:  # what a killed run may have left half-swapped
             recover_partitions(dataset)
-        model = get_champion(cfg.model_name)
+        model = model or get_champion(cfg.model_name)
         pipeline = load_pipeline(model)
         run = _Run(run_id, as_of, model, model_signature(model), cfg, features_cfg)
         tables = read_inputs_spark(spark, store, run_id)
