@@ -23,6 +23,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from models.config import LeakageSettings, TrainConfig
 from models.exclusions import BlankColumns
 from models.leakage import leakage_report
+from models.sampling import fit_sample
 from pipelines import FeaturesConfig
 from pipelines.features import FAMILIES, StageFeatures
 
@@ -30,7 +31,8 @@ log = logging.getLogger(__name__)
 
 
 class RequireColumns(TransformerMixin, BaseEstimator):
-    """Passes the frame through; at transform, a column seen at fit must be present."""
+    """Passes the frame through; at transform, a column seen at fit must be present (a custom
+    ``attr_`` attribute absent from the batch is added, missing)."""
 
     def fit(self, X: pd.DataFrame, y: object = None) -> RequireColumns:
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
@@ -38,6 +40,12 @@ class RequireColumns(TransformerMixin, BaseEstimator):
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         missing = [c for c in self.feature_names_in_ if c not in X.columns]
+        # A custom attribute that no lead of this batch has is missing for each of them:
+        # that is what the data says, not a broken input.
+        attributes = [c for c in missing if str(c).startswith("attr_")]
+        if attributes:
+            X = X.assign(**dict.fromkeys(attributes, np.nan))
+            missing = [c for c in missing if c not in attributes]
         if missing:
             raise ValueError(
                 f"model input is missing column(s) {', '.join(missing)}; they are never filled in"
@@ -187,7 +195,9 @@ def drop_leaking_features(
         The leakage report and the transformed training features.
     """
     Xt_train = features_step_of(pipeline).fit_transform(X_train, y_train)
-    report = leakage_report(Xt_train, y_train, leak.drop_auc, leak.drop_correlation, leak.warn_auc)
+    sample = fit_sample(len(Xt_train), leak.sample_rows)
+    Xs, ys = (Xt_train, y_train) if sample is None else (Xt_train.iloc[sample], y_train[sample])
+    report = leakage_report(Xs, ys, leak.drop_auc, leak.drop_correlation, leak.warn_auc)
     dropped = tuple(report.loc[report["action"] == "drop", "feature"])
     for name in dropped:
         log.warning("dropping feature %s: it predicts the label suspiciously well on its own", name)

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from pipelines.attributes import split_attributes, with_attributes
 from pipelines.contracts import INPUT_TABLES, empty_table, split_valid
 from pipelines.storage import (
     Operation,
@@ -17,6 +18,7 @@ from pipelines.storage import (
     TableNotFound,
     latest_time,
     metadata_operation,
+    read_open_rows,
 )
 
 EVENT_TIMES = {
@@ -49,6 +51,7 @@ class CrmTables:
     stage_history: pd.DataFrame | None
     raw_counts: dict[str, int] = field(default_factory=dict)
     rejected: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = field(default_factory=dict)
+    attributes: pd.DataFrame | None = None  # lead_attributes rows of known leads
 
     @property
     def rows_rejected(self) -> int:
@@ -101,6 +104,9 @@ def _orphans(table: pd.DataFrame, lead_ids: pd.Series, rejected_ids: pd.Series) 
 def validate_inputs(raw: dict[str, pd.DataFrame | None]) -> CrmTables:
     """Validates raw input frames; rows failing a check or naming an unknown lead are set aside.
 
+    An optional ``lead_attributes`` frame is checked too (rows of unknown leads are left
+    out) and its ``attr_`` columns are added to the leads (:mod:`pipelines.attributes`).
+
     Raises:
         ContractError: a table is unusable as a whole (e.g. a required column is missing).
     """
@@ -123,17 +129,24 @@ def validate_inputs(raw: dict[str, pd.DataFrame | None]) -> CrmTables:
         orphans = _orphans(good, leads["lead_id"], rejected_ids)
         valid[name] = good.drop(index=orphans["row_index"]).reset_index(drop=True)
         rejected[name] = (frame, pd.concat([bad, orphans], ignore_index=True))
+    attributes = raw.get("lead_attributes")
+    if attributes is not None:
+        attributes, bad = split_attributes(attributes, leads["lead_id"])
+        rejected["lead_attributes"] = (raw["lead_attributes"], bad)
+        leads = with_attributes(leads, attributes)
     return CrmTables(
         leads=leads.reset_index(drop=True),
         activities=valid["activities"],  # type: ignore[arg-type]
         stage_history=valid["stage_history"],
         raw_counts=counts,
         rejected=rejected,
+        attributes=attributes,
     )
 
 
 def read_inputs(store: Store, part: Part | None = None) -> CrmTables:
-    """Reads and validates ``leads``, ``activities`` and ``stage_history`` (the last optional).
+    """Reads and validates ``leads``, ``activities`` and ``stage_history`` (the last optional),
+    and ``lead_attributes`` when the store has it.
 
     With ``part``, only that slice of every table (by lead_id): a lead's rows all fall in
     the same slice, so duplicates and unknown leads are still caught within it.
@@ -142,7 +155,20 @@ def read_inputs(store: Store, part: Part | None = None) -> CrmTables:
     for name in INPUT_TABLES:
         present = name == "leads" or store.exists(name)
         raw[name] = store.read(name, part=part) if present else None
+    if store.exists("lead_attributes"):
+        raw["lead_attributes"] = store.read("lead_attributes", part=part)
     return validate_inputs(raw)
+
+
+def read_open_inputs(store: Store, as_of: pd.Timestamp, part: Part | None = None) -> CrmTables:
+    """Reads and validates what a run at ``as_of`` needs (of ``part``): the leads open then,
+    their activities and stage rows, and the rows the contract checks need (doubtful leads
+    and rows, orphans; see :mod:`pipelines.storage.scans`).
+
+    The open leads, their events and the quarantined rows are those :func:`read_inputs`
+    gives; the counts of rows read are of the rows read.
+    """
+    return validate_inputs(read_open_rows(store, as_of, part))
 
 
 def write_inputs(
@@ -158,6 +184,9 @@ def write_inputs(
     operations: list[Operation] = [
         Overwrite(name, validate_table(name, frame)) for name, frame in tables.items()
     ]
+    if "lead_attributes" not in tables and store.exists("lead_attributes"):
+        # A whole new CRM: attributes of the one it replaces would describe other leads.
+        operations.append(Overwrite("lead_attributes", empty_table("lead_attributes")))
     if origin is not None:
         operations.append(metadata_operation("data_origin", origin))
     store.write_batch(operations)

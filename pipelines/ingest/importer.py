@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipelines.attributes import attribute_names
 from pipelines.contracts import empty_table, quarantine_rows
 from pipelines.ingest.duplicates import resolve_duplicate_leads
 from pipelines.ingest.loading import (
@@ -28,7 +29,7 @@ from pipelines.ingest.loading import (
     plan_load,
 )
 from pipelines.ingest.mappings import MappedExport, map_export
-from pipelines.ingest.spec import Mapping
+from pipelines.ingest.spec import Mapping, MappingError
 from pipelines.inputs import CrmTables, member_of, validate_inputs
 from pipelines.storage import Append, Operation, Overwrite, Part, Store, metadata_operation
 
@@ -104,10 +105,12 @@ def validate_mapped(mapped: MappedExport) -> CrmTables:
     raw["leads"], superseded = resolve_duplicate_leads(raw["leads"])  # type: ignore[arg-type]
     for name in ("activities", "stage_history"):
         raw.setdefault(name, None)
+    if mapped.attributes is not None:
+        raw["lead_attributes"] = mapped.attributes
     tables = validate_inputs(raw)
     bad_leads = mapped.tables["leads"].loc[dropped["leads"], "lead_id"]
     for table, kept in raw.items():
-        if kept is None:
+        if kept is None or table not in mapped.tables:
             continue
         source, rejected = tables.rejected[table]
         # split_valid addressed the kept rows by position: map back to the mapped frame.
@@ -121,6 +124,10 @@ def validate_mapped(mapped: MappedExport) -> CrmTables:
             parts = [frame for frame in (*own, rejected) if frame is not None and len(frame)]
             rejected = pd.concat(parts, ignore_index=True)
         tables.rejected[table] = (mapped.tables[table], rejected.reset_index(drop=True))
+    if mapped.attributes is not None:
+        tables.rejected["lead_attributes"] = _with_lead_quarantined(
+            mapped.attributes, tables.rejected["lead_attributes"][1], tables.leads["lead_id"]
+        )
     tables.raw_counts = {t: len(f) for t, f in mapped.tables.items()}
     return tables
 
@@ -161,7 +168,7 @@ def _operations(
 ) -> tuple[list[Operation], dict[str, pd.DataFrame]]:
     """The import's writes, one batch: the tables it replaces, its quarantine, its origin."""
     valid = {
-        "leads": tables.leads,
+        "leads": tables.leads.drop(columns=attribute_names(tables.leads.columns)),
         "activities": tables.activities,
         "stage_history": tables.stage_history,
     }
@@ -181,12 +188,61 @@ def _operations(
     return operations, replaced
 
 
+def _with_lead_quarantined(
+    attributes: pd.DataFrame, rejected: pd.DataFrame, lead_ids: pd.Series
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Attribute rows of a lead that was not loaded count as quarantined with it."""
+    orphan = ~attributes["lead_id"].isin(lead_ids) & ~attributes.index.isin(rejected["row_index"])
+    more = pd.DataFrame(
+        {
+            "column": "lead_id",
+            "check": "lead_quarantined",
+            "failure_case": attributes.loc[orphan, "lead_id"].astype(str).to_numpy(),
+            "row_index": attributes.index[orphan].to_numpy(dtype="int64"),
+        }
+    )
+    return attributes, pd.concat([rejected, more], ignore_index=True)
+
+
+def read_lookups(mapping: Mapping, files: dict[str, Path] | None) -> dict[str, pd.DataFrame]:
+    """Reads the lookup files given by name (``--lookup NAME=FILE``).
+
+    Raises:
+        MappingError: a name the mapping has no lookup for.
+        ExportFileError: a file cannot be read.
+    """
+    known = {name for spec in mapping.tables.values() for name in spec.lookups}
+    for name in files or {}:
+        if name not in known:
+            raise MappingError(
+                f"--lookup {name}: the mapping has no lookup of that name "
+                f"(its lookups: {', '.join(sorted(known)) or 'none'})"
+            )
+    return {name: read_export(path) for name, path in (files or {}).items()}
+
+
+def attributes_after_import(
+    store: Store, loaded_leads: pd.Series, attributes: pd.DataFrame | None
+) -> pd.DataFrame | None:
+    """The ``lead_attributes`` table once the loaded leads' rows replace theirs (None: no
+    table before, none now)."""
+    if attributes is None and not store.exists("lead_attributes"):
+        return None
+    parts = [] if attributes is None else [attributes]
+    if store.exists("lead_attributes"):
+        old = store.read("lead_attributes")
+        parts.insert(0, old[~old["lead_id"].isin(loaded_leads)])
+    frame = pd.concat(parts, ignore_index=True) if parts else empty_table("lead_attributes")
+    return frame[list(empty_table("lead_attributes").columns)]
+
+
 def import_exports(
     mapping: Mapping,
     files: dict[str, Path],
     store: Store,
     run_id: str | None = None,
     options: LoadOptions | None = None,
+    lookups: dict[str, Path] | None = None,
 ) -> ImportReport:
     """Reads the export files (keyed by contract table), maps, validates and loads them.
 
@@ -194,6 +250,9 @@ def import_exports(
     (:func:`~pipelines.ingest.loading.plan_load`); a refused import, or a dry run, writes
     nothing. Otherwise every write (tables, quarantine, ``data_origin=imported``) is one
     batch, under the store's lock.
+
+    Args:
+        lookups: the files of the mapping's ``lookups:``, by name.
 
     Raises:
         ExportFileError: a file cannot be read.
@@ -203,16 +262,30 @@ def import_exports(
     """
     run_id = run_id or f"import-{uuid.uuid4().hex[:12]}"
     frames = {table: read_export(path) for table, path in files.items()}
-    mapped = map_export(mapping, frames)
+    mapped = map_export(mapping, frames, read_lookups(mapping, lookups))
     tables = validate_mapped(mapped)
+    given = list(frames)
+    if "stage_history" not in frames and mapped.stage_entries:
+        given.append("stage_history")  # derived from the leads file's stage dates
     options, replacing = options_for(store, options or LoadOptions())
-    operations, replaced = _operations(run_id, tables, list(frames), options)
-    loaded = {name: len(frame) for name, frame in replaced.items() if name in frames}
+    operations, replaced = _operations(run_id, tables, given, options)
+    attributes = attributes_after_import(store, tables.leads["lead_id"], tables.attributes)
+    if attributes is not None:
+        operations.append(Overwrite("lead_attributes", attributes))
+    loaded = {name: len(frame) for name, frame in replaced.items() if name in given}
+    # Tables the mapping derives from the leads file are reported like files read.
+    read = {t: len(f) for t, f in frames.items()}
+    if "stage_history" not in frames and mapped.stage_entries:
+        read["stage_history"] = sum(mapped.stage_entries.values())
+    shown = dict(loaded)
+    if tables.attributes is not None and mapped.attributes is not None:
+        read["lead_attributes"] = len(mapped.attributes)
+        shown["lead_attributes"] = len(tables.attributes)
     report = ImportReport(
         run_id=run_id,
-        rows_read={t: len(f) for t, f in frames.items()},
-        rows_filtered={t: mapped.filtered.get(t, 0) for t in frames},
-        rows_loaded=loaded,
+        rows_read=read,
+        rows_filtered={t: mapped.filtered.get(t, 0) for t in read},
+        rows_loaded=shown,
         rows_quarantined={
             t: int(bad["row_index"].nunique()) for t, (_, bad) in tables.rejected.items()
         },

@@ -281,14 +281,31 @@ def _open_dataset(path: Path) -> Any:
 
 
 def _read_dataset(path: Path) -> pd.DataFrame:
-    """A hive-partitioned Parquet dataset; partition values come back as text."""
+    """A hive-partitioned Parquet dataset; partition values come back as text, except
+    times (``as_of=2026-11-01``, or Spark's older ``as_of=2026-11-01 00%3A00%3A00``),
+    which come back as UTC timestamps whichever way each directory spells them."""
     import pyarrow as pa
 
-    table = _open_dataset(path).to_table()
+    dataset = _open_dataset(path)
+    table = dataset.to_table()
     for i, field in enumerate(table.schema):
         if pa.types.is_dictionary(field.type):
             table = table.set_column(i, field.name, table.column(i).cast(pa.string()))
-    return table.to_pandas()
+    frame = table.to_pandas()
+    for name in dataset.partitioning.schema.names if dataset.partitioning else []:
+        frame[name] = _as_times(frame[name])
+    return frame
+
+
+def _as_times(values: pd.Series) -> pd.Series:
+    """``values`` as UTC timestamps when every one is an ISO date or time, else as they are."""
+    known = values.dropna()
+    if known.empty or not known.astype(str).str.match(r"^\d{4}-\d{2}-\d{2}([ T]|$)").all():
+        return values
+    try:
+        return pd.to_datetime(values, utc=True, format="ISO8601")
+    except ValueError:
+        return values
 
 
 def temporary_sibling(path: Path) -> Path:

@@ -109,6 +109,22 @@ DryRunOpt = Annotated[
 ]
 
 
+def _lookup_files(options: list[str] | None) -> dict[str, Path]:
+    """``--lookup NAME=FILE`` options by name; a malformed or repeated one exits 2."""
+    files: dict[str, Path] = {}
+    for option in options or []:
+        name, sep, path = option.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            fail(
+                f"--lookup {option!r}: expected NAME=FILE, e.g. accounts=accounts.csv",
+                EXIT_BAD_INPUT,
+            )
+        if name.strip() in files:
+            fail(f"--lookup {name.strip()}: given twice", EXIT_BAD_INPUT)
+        files[name.strip()] = Path(path.strip())
+    return files
+
+
 def import_(
     mapping: Annotated[
         str,
@@ -132,6 +148,14 @@ def import_(
     replace_all: ReplaceAllOpt = False,
     max_shrink: MaxShrinkOpt = None,
     dry_run: DryRunOpt = False,
+    lookup: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--lookup",
+            help="NAME=FILE: the file of the mapping's lookup NAME (e.g. accounts=accounts.csv), "
+            "joined by its key; repeat for several.",
+        ),
+    ] = None,
     store: StoreOpt = None,
     config_dir: ConfigOpt = None,
 ) -> None:
@@ -167,7 +191,9 @@ def import_(
         target = open_store(store)
         try:
             with console.status("reading, mapping and validating the export"):
-                report = import_exports(spec, given, target, options=options)
+                report = import_exports(
+                    spec, given, target, options=options, lookups=_lookup_files(lookup)
+                )
         except ExportFileError as err:
             fail(str(err), EXIT_BAD_INPUT)
         except ImportRefused as err:
