@@ -30,7 +30,7 @@ from models.registry import (
     tracking_uri,
     version_tags,
 )
-from models.training import TrainingResult, train_model
+from models.training import TrainingResult, require_leads, train_model
 
 __all__ = [
     "CHAMPION",
@@ -54,6 +54,7 @@ __all__ = [
     "list_versions",
     "load_pipeline",
     "load_reference",
+    "require_leads",
     "local_registry",
     "resolve_model",
     "set_champion",

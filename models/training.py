@@ -63,6 +63,16 @@ class TrainingResult:
     trained_through: pd.Timestamp | None = None
 
 
+def require_leads(tables: TrainingTables) -> None:
+    """Raises :class:`InsufficientDataError` (one line) when there is no valid lead at all:
+    nothing else about the data (its dates, its span) can be asked then."""
+    if tables.leads.empty:
+        raise InsufficientDataError(
+            "no leads to train on: the store's leads table is empty or every row fails the "
+            "contract (import or generate a CRM first)"
+        )
+
+
 def build_training_frame(
     tables: TrainingTables,
     train_cfg: TrainConfig,
@@ -71,11 +81,7 @@ def build_training_frame(
     build_features: FeatureBuilder = build_feature_frame,
 ) -> tuple[pd.DataFrame, TimeFolds]:
     """Labelled feature rows over the snapshot history, each tagged with its fold."""
-    if tables.leads.empty:
-        raise InsufficientDataError(
-            "no leads to train on: the store's leads table is empty or every row fails the "
-            "contract (import or generate a CRM first)"
-        )
+    require_leads(tables)
     horizon = features_cfg.horizon_days
     data_end = as_of if as_of is not None else tables.data_end()
     last_labelled = (data_end - pd.Timedelta(days=horizon)).normalize()

@@ -30,10 +30,11 @@ from pipelines.ingest.loading import (
 )
 from pipelines.ingest.mappings import MappedExport, map_export
 from pipelines.ingest.spec import Mapping, MappingError
-from pipelines.inputs import CrmTables, validate_inputs
-from pipelines.storage import Append, Operation, Overwrite, Store, metadata_operation
+from pipelines.inputs import CrmTables, member_of, validate_inputs
+from pipelines.storage import Append, Operation, Overwrite, Part, Store, metadata_operation
 
 EXPORT_SUFFIXES = (".csv", ".csv.gz", ".txt", ".parquet", ".pq")
+_ORPHAN_SLICE_ROWS = 2_000_000  # kept rows read at a time to find those of departed leads
 
 
 class ExportFileError(ValueError):
@@ -139,6 +140,26 @@ def _stage_fill_notes(mapped: MappedExport, tables: CrmTables) -> list[str]:
         count = int((~filled.isin(bad["row_index"])).sum())
         if count:
             notes.append(f"{count} leads got {column} from their first '{stage}' stage entry")
+    return notes
+
+
+def _kept_orphan_notes(store: Store, plan: LoadPlan, leads: pd.DataFrame) -> list[str]:
+    """Kept tables' rows that name a lead the new ``leads`` lacks (read slice by slice)."""
+    notes = []
+    for change in plan.changes:
+        if change.replaced or not change.before:
+            continue
+        parts = max(1, -(-change.before // _ORPHAN_SLICE_ROWS))
+        orphans = 0
+        for index in range(parts):
+            ids = store.read(change.table, part=Part(index, parts))["lead_id"]
+            orphans += int((~member_of(ids, leads["lead_id"])).sum())
+        if orphans:
+            notes.append(
+                f"{change.table} kept: {orphans:,} of its {change.before:,} rows name leads "
+                "not in this import (set aside as references_leads when read; --replace-all "
+                "empties the table)"
+            )
     return notes
 
 
@@ -279,6 +300,7 @@ def import_exports(
     )
     if (why := report.plan.refusal()) is not None:
         raise ImportRefused(why, report)
+    report.notes.extend(_kept_orphan_notes(store, report.plan, tables.leads))
     if options.dry_run:
         return report
     with store.lock("scoring"):
