@@ -22,6 +22,7 @@ from models.registry import (
     set_champion,
     tracking_uri,
 )
+from models.routing import SegmentedModel, routes_of
 from models.training import TrainingResult, train_model
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "LeakageSettings",
     "NoChampionError",
     "PromotionSettings",
+    "SegmentedModel",
     "TrainConfig",
     "TrainingResult",
     "booster_of",
@@ -40,6 +42,7 @@ __all__ = [
     "configure",
     "get_champion",
     "list_versions",
+    "routes_of",
     "load_pipeline",
     "load_reference",
     "set_champion",

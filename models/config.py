@@ -128,6 +128,21 @@ class PromotionSettings(Frozen):
     max_brier_increase: float = Field(0.0, ge=0, description="tolerated Brier increase")
 
 
+class SegmentSettings(Frozen):
+    """Per-segment models (``train --segment-by COLUMN``, :mod:`models.segments`)."""
+
+    extra_trees: int = Field(
+        60, gt=0, description="trees the global model grows further on a segment's rows"
+    )
+    min_auc_gain: float = Field(
+        0.005, ge=0, description="a segment model must beat the global one by this AUC ..."
+    )
+    confidence: float = Field(
+        0.9, ge=0.5, lt=1, description="... and be better in this share of paired bootstraps"
+    )
+    bootstrap: int = Field(200, ge=20, description="paired bootstrap resamples of the holdout")
+
+
 class TrainConfig(Frozen):
     model_name: str = "lead-conversion"
     seed: int = 0
@@ -141,6 +156,7 @@ class TrainConfig(Frozen):
     monotone_engagement: bool = Field(False, description="more engagement never lowers the score")
     leakage: LeakageSettings = LeakageSettings()
     promotion: PromotionSettings = PromotionSettings()
+    segments: SegmentSettings = SegmentSettings()
     exclude: tuple[str, ...] = Field(
         (), description="input columns never used (blanked at fit and predict); also --exclude"
     )

@@ -28,6 +28,7 @@ from models.exclusions import blanking, feature_sources, inputs_of, model_input_
 from models.grades import GradeThresholds
 from models.publishing import Candidate, flatten, publish
 from models.refit import Refit, refit_on_all
+from models.segments import add_segments, segment_summary
 from models.splits import FOLDS, TimeFolds, assign_folds, choose_folds
 from pipelines import FeaturesConfig, TrainingTables, fill_rate_report, leaking_columns
 from pipelines.features import (
@@ -60,6 +61,7 @@ class TrainingResult:
     fill_rates: pd.DataFrame = field(default_factory=pd.DataFrame)
     excluded: tuple[str, ...] = ()
     trained_through: pd.Timestamp | None = None
+    segments: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def build_training_frame(
@@ -263,11 +265,13 @@ def train_model(
     as_of: pd.Timestamp | None = None,
     grades: GradeThresholds | None = None,
     build_features: FeatureBuilder = build_feature_frame,
+    segment_by: str | None = None,
 ) -> TrainingResult:
     """Trains, evaluates against baselines and the champion, refits on every labelled
     snapshot, logs to MLflow, registers the refit and gates it.
 
     ``build_features`` computes the feature frame of the snapshots (default: DuckDB, here).
+    ``segment_by`` (a model-input column) adds per-segment models (:mod:`models.segments`).
     """
     frame, time_folds = build_training_frame(tables, train_cfg, features_cfg, as_of, build_features)
     folds = Folds.of(frame)
@@ -294,11 +298,15 @@ def train_model(
         sizes,
         evaluated=pipeline,
     )
+    tags = {"trained_through": refit.trained_through.date().isoformat()}
+    segments = pd.DataFrame()
+    if segment_by is not None:
+        segments = add_segments(candidate, segment_by, frame, method, train_cfg)
+        tags |= {"segment_by": segment_by, "segments": segment_summary(segments)}
     params = _params(train_cfg, features_cfg, time_folds) | {
         "calibration_method": method,
         "excluded_inputs": ", ".join(excluded) or "-",
     }
-    tags = {"trained_through": refit.trained_through.date().isoformat()}
     published = publish(
         candidate,
         train_cfg.model_name,
@@ -325,6 +333,7 @@ def train_model(
         fill_rates=fills,
         excluded=excluded,
         trained_through=refit.trained_through,
+        segments=segments,
     )
 
 

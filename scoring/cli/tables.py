@@ -35,3 +35,30 @@ def fold_table(counts: Any, folds: Any) -> Any:
             str(name), dates, f"{row['rows']:,}", f"{row['leads']:,}", f"{row['conversions']:,}"
         )
     return table
+
+
+def segment_table(segments: Any) -> Any:
+    """Per-segment holdout AUC of the global and the segment model, and which one serves."""
+    from rich.table import Table
+
+    table = Table(title="Per-segment models (holdout of each segment)")
+    headers = ("segment", "train leads", "conv.", "test rows", "conv.", "global AUC", "own AUC")
+    for header in headers:
+        table.add_column(header, justify="left" if header == "segment" else "right")
+    table.add_column("model", justify="left")
+
+    def auc(value: float) -> str:
+        return "-" if value != value else f"{value:.4f}"  # NaN: no model of its own
+
+    for row in segments.to_dict(orient="records"):
+        table.add_row(
+            str(row["segment"]),
+            f"{row['train_leads']:,}",
+            f"{row['train_conversions']:,}",
+            f"{row['test_rows']:,}",
+            f"{row['test_conversions']:,}",
+            auc(row["global_auc"]),
+            auc(row["segment_auc"]),
+            f"{row['model']} ({row['why']})",
+        )
+    return table

@@ -22,7 +22,7 @@ from scoring.cli.options import (
     pick_engine,
     use_tracking,
 )
-from scoring.cli.tables import evaluation_table, fold_table
+from scoring.cli.tables import evaluation_table, fold_table, segment_table
 
 NameOpt = Annotated[str, typer.Option("--name", help="Registered model name.")]
 
@@ -56,6 +56,14 @@ def train(
     ] = False,
     engine: EngineOpt = EngineName.embedded,
     spark_master: SparkMasterOpt = None,
+    segment_by: Annotated[
+        str | None,
+        typer.Option(
+            "--segment-by",
+            help="Also a model per value of this input column (source, industry, a mapped "
+            "attribute) where it has the data and beats the global model on its holdout.",
+        ),
+    ] = None,
 ) -> None:
     """Train a conversion model on point-in-time snapshots, log it to MLflow, gate promotion.
 
@@ -63,6 +71,8 @@ def train(
     --engine spark the snapshots' event features are computed on Spark; the model is still
     fitted on this machine.
     """
+    if flat is not None and segment_by:
+        fail("--segment-by goes with point-in-time training, not with --flat", EXIT_BAD_INPUT)
     if flat is not None:
         with errors():
             from scoring.cli.flat import train_flat_command
@@ -87,7 +97,14 @@ def train(
         )
     with errors():
         _train_point_in_time(
-            store, config_dir, tracking_uri, as_of, engine, spark_master, tuple(exclude or ())
+            store,
+            config_dir,
+            tracking_uri,
+            as_of,
+            engine,
+            spark_master,
+            tuple(exclude or ()),
+            segment_by,
         )
 
 
@@ -99,6 +116,7 @@ def _train_point_in_time(
     engine_name: EngineName,
     spark_master: str | None,
     exclude: tuple[str, ...],
+    segment_by: str | None = None,
 ) -> None:
     from models import TrainConfig, train_model
     from pipelines import FeaturesConfig, load_config
@@ -121,15 +139,21 @@ def _train_point_in_time(
     with console.status(
         "building snapshots, training, evaluating against baselines, refitting, logging to MLflow"
     ):
-        result = train_model(
-            tables,
-            train_cfg,
-            features_cfg,
-            tracking,
-            parse_date(as_of),
-            grades,
-            engine.feature_builder(),
-        )
+        try:
+            result = train_model(
+                tables,
+                train_cfg,
+                features_cfg,
+                tracking,
+                parse_date(as_of),
+                grades,
+                engine.feature_builder(),
+                segment_by,
+            )
+        except ValueError as err:
+            if not str(err).startswith("--segment-by"):
+                raise
+            fail(str(err), EXIT_BAD_INPUT)
     print_training(result, tracking)
 
 
@@ -144,6 +168,8 @@ def print_training(result: Any, tracking: str) -> None:
     if result.folds.adapted:
         console.print(f"[yellow]{result.folds.adapted}[/]", highlight=False)
     console.print(evaluation_table(result.evaluation))
+    if not result.segments.empty:
+        console.print(segment_table(result.segments))
     for row in result.leakage.itertuples():
         verb = (
             "[red]dropped[/]"

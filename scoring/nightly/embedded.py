@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from models import get_champion, load_pipeline, scoring_frames
+from models import get_champion, load_pipeline
 from pipelines import (
     CrmTables,
     FeaturesConfig,
@@ -36,10 +36,11 @@ from scoring.nightly.rows import (
     ScoringResult,
     Tally,
     describe_chunk,
-    predict_and_explain,
+    predict_and_explain_routes,
     previous_run,
     previous_scores,
     ranked_scores,
+    route_frames,
     run_record,
     staged_template,
     unranked_scores,
@@ -95,8 +96,8 @@ def score_open_leads(
                 stages = stages[member_of(stages["lead_id"], ids)]
             snapshots = snapshots_at(ids, as_of)
             X = model_input(build_feature_frame(chunk, activities, stages, snapshots, features_cfg))
-            features, Xt = scoring_frames(pipeline, X)  # type: ignore[arg-type]
-            model = model_thread.submit(predict_and_explain, pipeline, Xt, cfg)
+            features, routes = route_frames(pipeline, X)  # each lead by the model that scores it
+            model = model_thread.submit(predict_and_explain_routes, routes, cfg)
             if in_flight is not None:
                 parts.append(in_flight.described(cfg))
             in_flight = _InFlight(chunk.index, X, features, model)
