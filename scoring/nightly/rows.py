@@ -100,12 +100,11 @@ class Route:
 
 
 def _in_order(parts: list[pd.DataFrame], routes: list[Route]) -> pd.DataFrame:
-    """Per-route frames (indexed as the chunk) back in the chunk's row order; a column
-    that one route's model lacks is 0 for its rows."""
+    """Per-route frames (indexed as the chunk) back in the chunk's row order."""
     if len(parts) == 1:
         return parts[0]
     order = np.argsort(np.concatenate([route.rows for route in routes]), kind="stable")
-    return pd.concat(parts).iloc[order].fillna(0.0)
+    return pd.concat(parts).iloc[order]
 
 
 def route_frames(pipeline: object, X: pd.DataFrame) -> tuple[pd.DataFrame, list[Route]]:
@@ -136,8 +135,10 @@ def predict_and_explain_routes(
     out = np.empty(sum(len(route.rows) for route in routes))
     for route, p in zip(routes, scores, strict=True):
         out[route.rows] = p
-    contrib = _in_order(parts, routes)
-    return out, contrib[[c for c in contrib.columns if c != "bias"] + ["bias"]]
+    # A feature one route's model does not use contributes nothing to its rows.
+    columns = [c for part in parts for c in part.columns if c != "bias"]
+    columns = [*dict.fromkeys(columns), "bias"]
+    return out, _in_order([part.reindex(columns=columns, fill_value=0.0) for part in parts], routes)
 
 
 def describe_chunk(
