@@ -26,6 +26,12 @@ class SnapshotSettings(Frozen):
         "1/rate in LightGBM's fit (calibration and test folds are never sampled)",
     )
 
+    per_lead_weight: bool = Field(
+        False,
+        description="each lead's training snapshots share one unit of weight, so leads open "
+        "for months do not outweigh the others",
+    )
+
 
 class SplitSettings(Frozen):
     test_days: int = Field(91, gt=0, description="latest labelled period held out for testing")

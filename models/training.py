@@ -100,12 +100,23 @@ def build_training_frame(
         part = part if cap is None else cap_per_lead(part, cap, train_cfg.seed)
         if fold == "train" and rate < 1:  # before the features: the point is to build fewer
             part = sample_negatives(part, rate, train_cfg.seed)
+        if fold == "train" and train_cfg.snapshots.per_lead_weight:
+            part = weigh_per_lead(part)
         parts.append(part)
     snapshots = pd.concat(parts, ignore_index=True)
     frame = build_features(
         tables.leads, tables.activities, tables.stage_history, snapshots, features_cfg
     )
     return frame, folds
+
+
+def weigh_per_lead(snapshots: pd.DataFrame) -> pd.DataFrame:
+    """Each lead's snapshots share one unit of weight (times a sampling weight), scaled to
+    mean 1: a lead open for months is not months of evidence."""
+    count = snapshots.groupby("lead_id")["lead_id"].transform("size").to_numpy()
+    weight = snapshots["sample_weight"].to_numpy() if "sample_weight" in snapshots else 1.0
+    weight = weight / count
+    return snapshots.assign(sample_weight=weight / weight.mean())
 
 
 def check_enough_data(train: pd.DataFrame, cfg: TrainConfig) -> None:

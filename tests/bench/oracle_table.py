@@ -35,6 +35,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},
     # every weekly snapshot of a lead instead of at most 8
     "all_snapshots": {"snapshots": {"max_per_lead": None}},
+    # ... each lead's snapshots sharing one unit of weight
+    "per_lead_weight": {"snapshots": {"max_per_lead": None, "per_lead_weight": True}},
     # capacity no longer bounded by the cost of explanations
     "capacity": {"lightgbm": {"n_estimators": 400, "num_leaves": 31, "max_depth": -1}},
     "slow_learning": {"lightgbm": {"n_estimators": 400, "learning_rate": 0.03}},
