@@ -39,6 +39,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "per_lead_weight": {"snapshots": {"max_per_lead": None, "per_lead_weight": True}},
     # capacity no longer bounded by the cost of explanations
     "capacity": {"lightgbm": {"n_estimators": 400, "num_leaves": 31, "max_depth": -1}},
+    "interactions": {"families": (*TrainConfig().families, "interactions")},
     "slow_learning": {"lightgbm": {"n_estimators": 400, "learning_rate": 0.03}},
 }
 
@@ -49,7 +50,7 @@ def config(variant: str) -> TrainConfig:
         raise SystemExit(f"unknown variant {variant!r}; known: {', '.join(VARIANTS)}")
     values = TrainConfig().model_dump()
     for section, changes in VARIANTS[variant].items():
-        values[section] |= changes
+        values[section] = values[section] | changes if isinstance(changes, dict) else changes
     return TrainConfig.model_validate(values)
 
 

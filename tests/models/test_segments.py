@@ -179,3 +179,22 @@ def test_the_routing_model_serves_through_mlflow_models_serve(
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured 2026-12-06 (20,000 leads, seed 7, --segment-drivers): the global model "
+    "already splits on source; every segment model grown from it lost on its holdout "
+    "(AUC gain -0.018 to -0.057: partner 0.817 vs 0.846, web_form 0.838 vs 0.857), so all fell back",
+)
+def test_with_different_drivers_some_segment_gets_its_own_model(tmp_path: Path) -> None:
+    crm = generate_crm(20_000, 7, segment_drivers=True)
+    result = train_model(
+        _tables(crm), TrainConfig(), FeaturesConfig(), f"sqlite:///{tmp_path / 'mlflow.db'}",
+        segment_by="source",
+    )  # fmt: skip
+    table = result.segments
+    assert (table["model"] == "segment").any(), table.drop(columns="why").to_string()
+    evaluation = result.evaluation.set_index("model")
+    assert evaluation.loc["lightgbm", "roc_auc"] > evaluation.loc["global", "roc_auc"]
