@@ -149,6 +149,13 @@ class SegmentSettings(Frozen):
     bootstrap: int = Field(200, ge=20, description="paired bootstrap resamples of the holdout")
 
 
+class TuningSettings(Frozen):
+    """Hyperparameter search on the training fold (:mod:`models.tuning`); off by default."""
+
+    trials: int = Field(0, ge=0, description="candidate settings tried (0 or 1: no search)")
+    inner_folds: int = Field(2, ge=1, description="time-ordered inner folds per candidate")
+
+
 class TrainConfig(Frozen):
     model_name: str = "lead-conversion"
     seed: int = 0
@@ -163,6 +170,7 @@ class TrainConfig(Frozen):
     leakage: LeakageSettings = LeakageSettings()
     promotion: PromotionSettings = PromotionSettings()
     segments: SegmentSettings = SegmentSettings()
+    tuning: TuningSettings = TuningSettings()
     exclude: tuple[str, ...] = Field(
         (), description="input columns never used (blanked at fit and predict); also --exclude"
     )

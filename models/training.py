@@ -30,6 +30,7 @@ from models.publishing import Candidate, flatten, publish
 from models.refit import Refit, refit_on_all
 from models.segments import add_segments, segment_summary
 from models.splits import FOLDS, TimeFolds, assign_folds, choose_folds
+from models.tuning import tune
 from pipelines import FeaturesConfig, TrainingTables, fill_rate_report, leaking_columns
 from pipelines.features import (
     FeatureBuilder,
@@ -294,6 +295,11 @@ def train_model(
     leak = train_cfg.leakage
     fills = fill_rate_report(tables.leads, leak.fill_outcome_min, leak.fill_gap, leak.fill_warn_gap)
     excluded = excluded_inputs(train_cfg.exclude, fills, folds.X["train"].columns)
+    train_cfg, trials = tune(
+        train_cfg, features_cfg, folds.X["train"], folds.y["train"],
+        frame.loc[frame["fold"] == "train", "snapshot_at"], time_folds.purge_days,
+        fit_lightgbm, folds.weights("train"),
+    )  # fmt: skip
     pipeline, method, report, probabilities = evaluate_lightgbm(
         train_cfg, features_cfg, folds, excluded
     )
@@ -310,10 +316,7 @@ def train_model(
         evaluated=pipeline,
     )
     tags = {"trained_through": refit.trained_through.date().isoformat()}
-    segments = pd.DataFrame()
-    if segment_by is not None:
-        segments = add_segments(candidate, segment_by, frame, method, train_cfg)
-        tags |= {"segment_by": segment_by, "segments": segment_summary(segments)}
+    segments = _add_extras(candidate, tags, trials, segment_by, frame, method, train_cfg)
     params = _params(train_cfg, features_cfg, time_folds) | {
         "calibration_method": method,
         "excluded_inputs": ", ".join(excluded) or "-",
@@ -346,6 +349,26 @@ def train_model(
         trained_through=refit.trained_through,
         segments=segments,
     )
+
+
+def _add_extras(
+    candidate: Candidate,
+    tags: dict[str, str],
+    trials: pd.DataFrame,
+    segment_by: str | None,
+    frame: pd.DataFrame,
+    method: str,
+    train_cfg: TrainConfig,
+) -> pd.DataFrame:
+    """The tuning trials and per-segment models (the candidate may become a routing
+    model); returns the per-segment table, empty without ``segment_by``."""
+    if not trials.empty:
+        candidate.tables["tuning.csv"] = trials
+    if segment_by is None:
+        return pd.DataFrame()
+    segments = add_segments(candidate, segment_by, frame, method, train_cfg)
+    tags |= {"segment_by": segment_by, "segments": segment_summary(segments)}
+    return segments
 
 
 def _params(

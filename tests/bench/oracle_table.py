@@ -40,6 +40,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     # capacity no longer bounded by the cost of explanations
     "capacity": {"lightgbm": {"n_estimators": 400, "num_leaves": 31, "max_depth": -1}},
     "interactions": {"families": (*TrainConfig().families, "interactions")},
+    "tuning": {"tuning": {"trials": 8}},
     "slow_learning": {"lightgbm": {"n_estimators": 400, "learning_rate": 0.03}},
 }
 

@@ -171,8 +171,13 @@ def test_the_routing_model_serves_through_mlflow_models_serve(
                     break
             except requests.ConnectionError:
                 time.sleep(1)
-        body = {"dataframe_split": X.to_dict(orient="split")}
-        answer = requests.post(f"http://127.0.0.1:{port}/invocations", json=body, timeout=60)
+        body = f'{{"dataframe_split": {X.to_json(orient="split", index=False)}}}'  # NaN: null
+        answer = requests.post(
+            f"http://127.0.0.1:{port}/invocations",
+            data=body,
+            headers={"Content-Type": "application/json"},
+            timeout=60,
+        )
         assert answer.ok, answer.text
         served = np.asarray(answer.json()["predictions"], dtype=float)[:, 1]
         np.testing.assert_allclose(served, model.predict_proba(X)[:, 1], rtol=1e-6)  # type: ignore[attr-defined]
