@@ -124,6 +124,14 @@ def _why_not(row: dict[str, Any], data: SegmentData, keys: np.ndarray, cfg: Trai
     return ""
 
 
+def check_segment_column(column: str | None, columns: pd.Index) -> None:
+    """A ValueError naming the choices unless ``column`` (if any) is a model input."""
+    if column is not None and column not in columns:
+        raise ValueError(
+            f"--segment-by: {column} is not a model input; choose among {', '.join(columns)}"
+        )
+
+
 def train_segments(
     column: str,
     data: SegmentData,
@@ -145,10 +153,7 @@ def train_segments(
     Raises:
         ValueError: If ``column`` is not a model input.
     """
-    if column not in data.X.columns:
-        raise ValueError(
-            f"--segment-by: {column} is not a model input; choose among {', '.join(data.X.columns)}"
-        )
+    check_segment_column(column, data.X.columns)
     settings, keys = cfg.segments, segment_keys(data.X[column])
     rows, evaluated_models, served_models = [], {}, {}
     for name in sorted(pd.unique(keys)):

@@ -28,7 +28,7 @@ from models.exclusions import blanking, feature_sources, inputs_of, model_input_
 from models.grades import GradeThresholds
 from models.publishing import Candidate, flatten, publish
 from models.refit import Refit, refit_on_all
-from models.segments import add_segments, segment_summary
+from models.segments import add_segments, check_segment_column, segment_summary
 from models.splits import FOLDS, TimeFolds, assign_folds, choose_folds
 from models.tuning import tune
 from pipelines import FeaturesConfig, TrainingTables, fill_rate_report, leaking_columns
@@ -287,6 +287,7 @@ def train_model(
     """
     frame, time_folds = build_training_frame(tables, train_cfg, features_cfg, as_of, build_features)
     folds = Folds.of(frame)
+    check_segment_column(segment_by, folds.X["train"].columns)
     check_enough_data(frame[frame["fold"] == "train"], train_cfg)
     if len(folds.y["test"]) == 0 or len(np.unique(folds.y["test"])) < 2:
         raise InsufficientDataError(
@@ -322,15 +323,9 @@ def train_model(
         "excluded_inputs": ", ".join(excluded) or "-",
     }
     published = publish(
-        candidate,
-        train_cfg.model_name,
-        tracking,
-        train_cfg.promotion,
-        params,
-        tags,
-        grades,
+        candidate, train_cfg.model_name, tracking, train_cfg.promotion, params, tags, grades,
         train_cfg.seed,
-    )
+    )  # fmt: skip
     return TrainingResult(
         published.run_id,
         train_cfg.model_name,
