@@ -184,4 +184,5 @@ class TrainConfig(Frozen):
         "fit",
         "engagement",
         "stage",
+        "attributes",
     )

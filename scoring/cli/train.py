@@ -8,30 +8,44 @@ import typer
 
 from scoring.cli.errors import EXIT_BAD_INPUT, EXIT_NO_CHAMPION, errors, fail
 from scoring.cli.options import (
-    AsOfOpt,
+    AllowFutureOpt,
     ConfigOpt,
     EngineName,
     EngineOpt,
     FlatOpt,
     ModelNameOpt,
+    PlainOpt,
     SparkMasterOpt,
     StoreOpt,
     TrackingOpt,
+    TrainAsOfOpt,
+    check_in_data,
     console,
+    existing_store,
     parse_date,
     pick_engine,
+    require_tracking,
     use_tracking,
 )
-from scoring.cli.tables import evaluation_table, fold_table, segment_table
+from scoring.cli.tables import print_evaluation, print_folds, print_segments, print_table
 
 NameOpt = Annotated[str, typer.Option("--name", help="Registered model name.")]
+SegmentByOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--segment-by",
+        help="Also a model per value of this input column (source, industry, a mapped "
+        "attribute) where it has the data and beats the global model on its holdout.",
+    ),
+]
+VERSION_NUMBERS = ("version", "AUC", "Brier")
 
 
 def train(
     store: StoreOpt = None,
     config_dir: ConfigOpt = None,
     tracking_uri: TrackingOpt = None,
-    as_of: AsOfOpt = None,
+    as_of: TrainAsOfOpt = None,
     flat: FlatOpt = None,
     label: Annotated[
         str | None, typer.Option("--label", help="Flat mode: the outcome column (1/0, yes/no).")
@@ -56,14 +70,8 @@ def train(
     ] = False,
     engine: EngineOpt = EngineName.embedded,
     spark_master: SparkMasterOpt = None,
-    segment_by: Annotated[
-        str | None,
-        typer.Option(
-            "--segment-by",
-            help="Also a model per value of this input column (source, industry, a mapped "
-            "attribute) where it has the data and beats the global model on its holdout.",
-        ),
-    ] = None,
+    segment_by: SegmentByOpt = None,
+    allow_future: AllowFutureOpt = False,
 ) -> None:
     """Train a conversion model on point-in-time snapshots, log it to MLflow, gate promotion.
 
@@ -96,11 +104,16 @@ def train(
             EXIT_BAD_INPUT,
         )
     with errors():
+        day = parse_date(as_of, allow_future)
+        opened = existing_store(store)
+        if day is not None:
+            check_in_data(opened, day, allow_future)
         _train_point_in_time(
+            opened,
             store,
             config_dir,
             tracking_uri,
-            as_of,
+            day,
             engine,
             spark_master,
             tuple(exclude or ()),
@@ -109,10 +122,11 @@ def train(
 
 
 def _train_point_in_time(
+    opened: Any,
     store: str | None,
     config_dir: Any,
     tracking_uri: str | None,
-    as_of: str | None,
+    as_of: Any,
     engine_name: EngineName,
     spark_master: str | None,
     exclude: tuple[str, ...],
@@ -120,8 +134,8 @@ def _train_point_in_time(
 ) -> None:
     from models import TrainConfig, train_model
     from pipelines import FeaturesConfig, load_config
-    from pipelines.storage import open_store
     from scoring.config import ScoringConfig
+    from scoring.provenance import store_provenance
 
     train_cfg = load_config(TrainConfig, "train", config_dir)
     if exclude:
@@ -131,7 +145,7 @@ def _train_point_in_time(
     engine = pick_engine(engine_name, spark_master)
     tracking = use_tracking(store, tracking_uri)
     with console.status("reading and validating the CRM tables"):
-        tables = engine.training_tables(open_store(store))
+        tables = engine.training_tables(opened)
     if tables.rows_rejected:
         console.print(
             f"[yellow]{tables.rows_rejected} input rows fail the contract and are left out[/]"
@@ -145,9 +159,10 @@ def _train_point_in_time(
                 train_cfg,
                 features_cfg,
                 tracking,
-                parse_date(as_of),
+                as_of,
                 grades,
                 engine.feature_builder(),
+                store_provenance(opened, tables),
                 segment_by,
             )
         except ValueError as err:
@@ -164,12 +179,12 @@ def print_training(result: Any, tracking: str) -> None:
         f"calibration: {result.calibration}",
         highlight=False,
     )
-    console.print(fold_table(result.fold_counts, result.folds))
+    print_folds(result.fold_counts, result.folds)
     if result.folds.adapted:
         console.print(f"[yellow]{result.folds.adapted}[/]", highlight=False)
-    console.print(evaluation_table(result.evaluation))
+    print_evaluation(result.evaluation)
     if not result.segments.empty:
-        console.print(segment_table(result.segments))
+        print_segments(result.segments)
     for row in result.leakage.itertuples():
         verb = (
             "[red]dropped[/]"
@@ -210,7 +225,7 @@ def promote(
 
         if not reason.strip():
             fail("--reason must say why the gate is bypassed", EXIT_BAD_INPUT)
-        use_tracking(store, tracking_uri)
+        require_tracking(store, tracking_uri)
         set_champion(name, version, f"forced: {reason.strip()}")
         console.print(f"{name} v{version} is now @champion (forced: {reason.strip()})")
 
@@ -219,18 +234,20 @@ def models(
     store: StoreOpt = None,
     tracking_uri: TrackingOpt = None,
     name: NameOpt = "lead-conversion",
+    plain: PlainOpt = False,
 ) -> None:
     """List registered model versions with holdout metrics, aliases and champion history."""
     with errors():
         from models import champion_history, list_versions
+        from scoring.provenance import FINGERPRINT_TAG, STORE_ID_TAG, STORE_URI_TAG
 
-        use_tracking(store, tracking_uri)
-        versions = list_versions(name)
+        require_tracking(store, tracking_uri)
+        versions = list_versions(name, (STORE_ID_TAG, STORE_URI_TAG, FINGERPRINT_TAG))
         if versions.empty:
             fail(
                 f"no versions of model '{name}' registered; run `leadscore train`", EXIT_NO_CHAMPION
             )
-        console.print(versions.to_string(index=False))
+        print_table(_version_rows(versions), f"Versions of {name}", VERSION_NUMBERS, plain)
         console.print("\nchampion history (who held @champion when):")
         events = champion_history(name)
         for event, after in zip(events, [*events[1:], None], strict=True):
@@ -238,3 +255,30 @@ def models(
             console.print(
                 f"  v{event['version']}: {event['at'][:19]} → {until}  ({event['reason']})"
             )
+
+
+def _version_rows(versions: Any) -> Any:
+    """The registered versions as text cells (metrics to 4 places, "-" when not logged) and
+    the store and data each was trained on."""
+    import pandas as pd
+
+    from scoring.provenance import FINGERPRINT_TAG, STORE_ID_TAG
+
+    def metric(value: object) -> str:
+        return "-" if value is None or pd.isna(value) else f"{float(value):.4f}"  # type: ignore[arg-type]
+
+    rows = pd.DataFrame(
+        {
+            "version": versions["version"].map(str),
+            "created (UTC)": versions["created"],
+            "aliases": versions["aliases"].replace("", "-"),
+            "AUC": versions["test_roc_auc"].map(metric),
+            "Brier": versions["test_brier"].map(metric),
+            "run": versions["run_id"],
+            "store": versions[STORE_ID_TAG].fillna("-") if STORE_ID_TAG in versions else "-",
+            "data": versions[FINGERPRINT_TAG].fillna("-") if FINGERPRINT_TAG in versions else "-",
+        }
+    )
+    if "segments" in versions:  # per-segment training: who has a model of its own
+        rows["segments"] = versions["segments"].replace("", "-")
+    return rows
