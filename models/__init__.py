@@ -9,7 +9,7 @@
 from models.config import LeakageSettings, PromotionSettings, TrainConfig
 from models.contributions import METHODS as CONTRIBUTION_METHODS
 from models.contributions import compiled_tables, tree_contributions
-from models.errors import InsufficientDataError
+from models.errors import InsufficientDataError, require_leads
 from models.estimator import booster_of, scoring_frames
 from models.grades import GradeThresholds, to_grade, to_score
 from models.registry import (
@@ -30,7 +30,8 @@ from models.registry import (
     tracking_uri,
     version_tags,
 )
-from models.training import TrainingResult, require_leads, train_model
+from models.routing import SegmentedModel, routes_of
+from models.training import TrainingResult, train_model
 
 __all__ = [
     "CHAMPION",
@@ -42,6 +43,7 @@ __all__ = [
     "ModelNotFound",
     "NoChampionError",
     "PromotionSettings",
+    "SegmentedModel",
     "TrainConfig",
     "TrainingResult",
     "booster_of",
@@ -52,6 +54,7 @@ __all__ = [
     "get_champion",
     "get_version",
     "list_versions",
+    "routes_of",
     "load_pipeline",
     "load_reference",
     "require_leads",

@@ -30,6 +30,12 @@ class SnapshotSettings(Frozen):
         2_000_000, ge=1, description="negative_rate null: the training rows kept at most"
     )
 
+    per_lead_weight: bool = Field(
+        False,
+        description="each lead's training snapshots share one unit of weight, so leads open "
+        "for months do not outweigh the others",
+    )
+
 
 class SplitSettings(Frozen):
     test_days: int = Field(91, gt=0, description="latest labelled period held out for testing")
@@ -134,6 +140,28 @@ class PromotionSettings(Frozen):
     max_brier_increase: float = Field(0.0, ge=0, description="tolerated Brier increase")
 
 
+class SegmentSettings(Frozen):
+    """Per-segment models (``train --segment-by COLUMN``, :mod:`models.segments`)."""
+
+    extra_trees: int = Field(
+        60, gt=0, description="trees the global model grows further on a segment's rows"
+    )
+    min_auc_gain: float = Field(
+        0.005, ge=0, description="a segment model must beat the global one by this AUC ..."
+    )
+    confidence: float = Field(
+        0.9, ge=0.5, lt=1, description="... and be better in this share of paired bootstraps"
+    )
+    bootstrap: int = Field(200, ge=20, description="paired bootstrap resamples of the holdout")
+
+
+class TuningSettings(Frozen):
+    """Hyperparameter search on the training fold (:mod:`models.tuning`); off by default."""
+
+    trials: int = Field(0, ge=0, description="candidate settings tried (0 or 1: no search)")
+    inner_folds: int = Field(2, ge=1, description="time-ordered inner folds per candidate")
+
+
 class TrainConfig(Frozen):
     model_name: str = "lead-conversion"
     seed: int = 0
@@ -147,6 +175,8 @@ class TrainConfig(Frozen):
     monotone_engagement: bool = Field(False, description="more engagement never lowers the score")
     leakage: LeakageSettings = LeakageSettings()
     promotion: PromotionSettings = PromotionSettings()
+    segments: SegmentSettings = SegmentSettings()
+    tuning: TuningSettings = TuningSettings()
     exclude: tuple[str, ...] = Field(
         (), description="input columns never used (blanked at fit and predict); also --exclude"
     )

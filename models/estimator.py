@@ -25,7 +25,7 @@ from models.exclusions import BlankColumns
 from models.leakage import leakage_report
 from models.sampling import fit_sample
 from pipelines import FeaturesConfig
-from pipelines.features import FAMILIES, StageFeatures
+from pipelines.features import FAMILIES
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,11 @@ def build_features(train_cfg: TrainConfig, features_cfg: FeaturesConfig) -> Feat
     for name in train_cfg.families:
         if name not in FAMILIES:
             raise ValueError(f"unknown feature family {name!r}; known: {', '.join(FAMILIES)}")
-        family = StageFeatures(features_cfg.stages) if name == "stage" else FAMILIES[name]()
+        family = (
+            FAMILIES[name](features_cfg.stages)
+            if name in ("stage", "interactions")
+            else FAMILIES[name]()
+        )
         steps.append((name, family))
     union = FeatureUnion(steps, verbose_feature_names_out=False)
     return union.set_output(transform="pandas")

@@ -33,6 +33,7 @@ from models.registry import (
     load_pipeline,
 )
 from models.registry import set_champion as crown
+from models.routing import main_pipeline
 
 log = logging.getLogger(__name__)
 REFERENCE_ROWS = 5000
@@ -66,6 +67,8 @@ class Candidate:
             it on more data (:mod:`models.refit`); the gate compares evaluated fits.
         name: which of ``probabilities`` is the candidate's (``lightgbm`` unless a
             baseline won, in flat mode).
+        tables: more run artifacts, by file name (e.g. ``segments.csv``).
+        more_metrics: more run metrics (e.g. per segment).
     """
 
     pipeline: Any
@@ -78,6 +81,8 @@ class Candidate:
     personal: tuple[str, ...] = ()
     evaluated: Any = None
     name: str = "lightgbm"
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    more_metrics: dict[str, float] = field(default_factory=dict)
 
     @property
     def scores(self) -> np.ndarray:
@@ -198,6 +203,7 @@ def publish(
     with mlflow.start_run() as run:
         mlflow.log_params(params)
         log_evaluation(metrics, candidate.sizes, table, candidate.name)
+        mlflow.log_metrics({k: v for k, v in candidate.more_metrics.items() if np.isfinite(v)})
         _log_artifacts(candidate, table, by_grade, reference)
         info = mlflow.sklearn.log_model(
             pipeline,
@@ -287,7 +293,8 @@ def _log_artifacts(
         score_distribution_figure,
     )
 
-    y, probabilities, pipeline = candidate.y_test, candidate.probabilities, candidate.pipeline
+    y, probabilities = candidate.y_test, candidate.probabilities
+    pipeline = main_pipeline(candidate.pipeline)  # a routing model: its global pipeline
     figures = {
         "calibration.png": calibration_curve_figure(y, probabilities),
         "gains_lift.png": gains_lift_figure(y, probabilities),
@@ -307,6 +314,8 @@ def _log_artifacts(
         candidate.leakage.to_csv(Path(tmp) / "leakage.csv", index=False)
         grades.to_csv(Path(tmp) / "conversion_by_grade.csv", index=False)
         reference.to_parquet(Path(tmp) / "reference.parquet", index=False)
+        for file, frame in candidate.tables.items():
+            frame.to_csv(Path(tmp) / file, index=False)
         mlflow.log_artifacts(tmp)
 
 

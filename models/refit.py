@@ -73,13 +73,21 @@ def refit_on_all(
     out_of_time = calibration.to_numpy(dtype=bool)
     if method == "none" or len(np.unique(y[out_of_time])) < 2:
         return Refit(base, len(X), snapshot_at.max(), 0)
-    transform = evaluated[:-1]
+    pipeline = calibrate_refit(evaluated, base, X[out_of_time], y[out_of_time], method)
+    return Refit(pipeline, len(X), snapshot_at.max(), int(out_of_time.sum()))
+
+
+def calibrate_refit(
+    evaluated: Pipeline, base: Pipeline, X_oot: pd.DataFrame, y_oot: np.ndarray, method: str
+) -> Pipeline:
+    """``base`` (a refit of ``evaluated``, its classifier uncalibrated) with the calibration
+    map fitted on ``evaluated``'s scores of ``X_oot``, rows it never trained on."""
+    name = base.steps[-1][0]
     calibrator = CalibratedClassifierCV(FrozenEstimator(booster_of(evaluated)), method=method)
-    calibrator.fit(transform.transform(X[out_of_time]), y[out_of_time])
+    calibrator.fit(evaluated[:-1].transform(X_oot), y_oot)
     # The fitted map now reads the refitted classifier's scores.
     served = FrozenEstimator(base[-1])
     calibrator.estimator = served
     for fitted in calibrator.calibrated_classifiers_:
         fitted.estimator = served
-    pipeline = Pipeline([*base.steps[:-1], (name, calibrator)])
-    return Refit(pipeline, len(X), snapshot_at.max(), int(out_of_time.sum()))
+    return Pipeline([*base.steps[:-1], (name, calibrator)])

@@ -214,7 +214,8 @@ def list_versions(name: str, tags: tuple[str, ...] = ()) -> pd.DataFrame:
         aliases.setdefault(str(held_by), []).append(alias)
     rows = []
     for mv in client.search_model_versions(f"name = '{name}'"):
-        metrics = client.get_run(mv.run_id).data.metrics if mv.run_id else {}
+        run = client.get_run(mv.run_id).data if mv.run_id else None
+        metrics = run.metrics if run else {}
         rows.append(
             {
                 "version": int(mv.version),
@@ -224,15 +225,16 @@ def list_versions(name: str, tags: tuple[str, ...] = ()) -> pd.DataFrame:
                 "aliases": ",".join(sorted(aliases.get(str(mv.version), []))),
                 "test_roc_auc": metrics.get("test_roc_auc"),
                 "test_brier": metrics.get("test_brier"),
+                "segments": run.tags.get("segments", "") if run else "",
                 **{tag: (mv.tags or {}).get(tag, "-") for tag in tags},
                 "run_id": mv.run_id,
             }
         )
-    return (
-        pd.DataFrame(rows).sort_values("version", ascending=False, ignore_index=True)
-        if rows
-        else pd.DataFrame()
-    )
+    if not rows:
+        return pd.DataFrame()
+    versions = pd.DataFrame(rows).sort_values("version", ascending=False, ignore_index=True)
+    # Per-segment training says which segments have a model of their own and which fell back.
+    return versions if versions["segments"].ne("").any() else versions.drop(columns="segments")
 
 
 def load_pipeline(ref: ChampionRef) -> Any:

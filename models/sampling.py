@@ -8,6 +8,7 @@ which rank and screen as well on half a million rows as on ten million.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 
 def automatic_negative_rate(labels: np.ndarray, max_rows: int) -> float:
@@ -27,3 +28,12 @@ def fit_sample(n_rows: int, max_rows: int, seed: int = 0) -> np.ndarray | None:
     if n_rows <= max_rows:
         return None
     return np.sort(np.random.default_rng(seed).choice(n_rows, size=max_rows, replace=False))
+
+
+def weigh_per_lead(snapshots: pd.DataFrame) -> pd.DataFrame:
+    """Each lead's snapshots share one unit of weight (times a sampling weight), scaled to
+    mean 1: a lead open for months is not months of evidence."""
+    count = snapshots.groupby("lead_id")["lead_id"].transform("size").to_numpy()
+    weight = snapshots["sample_weight"].to_numpy() if "sample_weight" in snapshots else 1.0
+    weight = weight / count
+    return snapshots.assign(sample_weight=weight / weight.mean())

@@ -17,7 +17,7 @@ import pandas as pd
 
 from models.baselines import build_baselines
 from models.config import TrainConfig
-from models.errors import InsufficientDataError
+from models.errors import InsufficientDataError, require_leads
 from models.estimator import (
     build_pipeline,
     drop_leaking_features,
@@ -28,8 +28,10 @@ from models.exclusions import blanking, feature_sources, inputs_of, model_input_
 from models.grades import GradeThresholds
 from models.publishing import Candidate, flatten, publish
 from models.refit import Refit, refit_on_all
-from models.sampling import automatic_negative_rate, fit_sample
+from models.sampling import automatic_negative_rate, fit_sample, weigh_per_lead
+from models.segments import add_segments, check_segment_column, segment_summary
 from models.splits import FOLDS, TimeFolds, assign_folds, choose_folds
+from models.tuning import tune
 from pipelines import FeaturesConfig, TrainingTables, fill_rate_report, leaking_columns
 from pipelines.features import (
     FeatureBuilder,
@@ -61,16 +63,7 @@ class TrainingResult:
     fill_rates: pd.DataFrame = field(default_factory=pd.DataFrame)
     excluded: tuple[str, ...] = ()
     trained_through: pd.Timestamp | None = None
-
-
-def require_leads(tables: TrainingTables) -> None:
-    """Raises :class:`InsufficientDataError` (one line) when there is no valid lead at all:
-    nothing else about the data (its dates, its span) can be asked then."""
-    if tables.leads.empty:
-        raise InsufficientDataError(
-            "no leads to train on: the store's leads table is empty or every row fails the "
-            "contract (import or generate a CRM first)"
-        )
+    segments: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def build_training_frame(
@@ -113,6 +106,8 @@ def build_training_frame(
             kept = rate or automatic_negative_rate(part["label"], settings.sample_above_rows)
             if kept < 1:
                 part = sample_negatives(part, kept, train_cfg.seed)
+        if fold == "train" and train_cfg.snapshots.per_lead_weight:
+            part = weigh_per_lead(part)
         parts.append(part)
     snapshots = pd.concat(parts, ignore_index=True)
     frame = build_features(
@@ -282,15 +277,18 @@ def train_model(
     grades: GradeThresholds | None = None,
     build_features: FeatureBuilder = build_feature_frame,
     provenance: dict[str, str] | None = None,
+    segment_by: str | None = None,
 ) -> TrainingResult:
     """Trains, evaluates against baselines and the champion, refits on every labelled
     snapshot, logs to MLflow, registers the refit and gates it.
 
     ``build_features`` computes the feature frame of the snapshots (default: DuckDB, here);
     ``provenance`` (store, data fingerprint) is tagged on the registered version.
+    ``segment_by`` (a model-input column) adds per-segment models (:mod:`models.segments`).
     """
     frame, time_folds = build_training_frame(tables, train_cfg, features_cfg, as_of, build_features)
     folds = Folds.of(frame)
+    check_segment_column(segment_by, folds.X["train"].columns)
     check_enough_data(frame[frame["fold"] == "train"], train_cfg)
     if len(folds.y["test"]) == 0 or len(np.unique(folds.y["test"])) < 2:
         raise InsufficientDataError(
@@ -299,6 +297,11 @@ def train_model(
     leak = train_cfg.leakage
     fills = fill_rate_report(tables.leads, leak.fill_outcome_min, leak.fill_gap, leak.fill_warn_gap)
     excluded = excluded_inputs(train_cfg.exclude, fills, folds.X["train"].columns)
+    train_cfg, trials = tune(
+        train_cfg, features_cfg, folds.X["train"], folds.y["train"],
+        frame.loc[frame["fold"] == "train", "snapshot_at"], time_folds.purge_days,
+        fit_lightgbm, folds.weights("train"),
+    )  # fmt: skip
     pipeline, method, report, probabilities = evaluate_lightgbm(
         train_cfg, features_cfg, folds, excluded
     )
@@ -314,22 +317,16 @@ def train_model(
         sizes,
         evaluated=pipeline,
     )
+    tags = {"trained_through": refit.trained_through.date().isoformat()}
+    segments = _add_extras(candidate, tags, trials, segment_by, frame, method, train_cfg)
     params = _params(train_cfg, features_cfg, time_folds) | {
         "calibration_method": method,
         "excluded_inputs": ", ".join(excluded) or "-",
     }
-    tags = {"trained_through": refit.trained_through.date().isoformat()}
     published = publish(
-        candidate,
-        train_cfg.model_name,
-        tracking,
-        train_cfg.promotion,
-        params,
-        tags,
-        grades,
-        train_cfg.seed,
-        provenance,
-    )
+        candidate, train_cfg.model_name, tracking, train_cfg.promotion, params, tags, grades,
+        train_cfg.seed, provenance,
+    )  # fmt: skip
     return TrainingResult(
         published.run_id,
         train_cfg.model_name,
@@ -346,7 +343,28 @@ def train_model(
         fill_rates=fills,
         excluded=excluded,
         trained_through=refit.trained_through,
+        segments=segments,
     )
+
+
+def _add_extras(
+    candidate: Candidate,
+    tags: dict[str, str],
+    trials: pd.DataFrame,
+    segment_by: str | None,
+    frame: pd.DataFrame,
+    method: str,
+    train_cfg: TrainConfig,
+) -> pd.DataFrame:
+    """The tuning trials and per-segment models (the candidate may become a routing
+    model); returns the per-segment table, empty without ``segment_by``."""
+    if not trials.empty:
+        candidate.tables["tuning.csv"] = trials
+    if segment_by is None:
+        return pd.DataFrame()
+    segments = add_segments(candidate, segment_by, frame, method, train_cfg)
+    tags |= {"segment_by": segment_by, "segments": segment_summary(segments)}
+    return segments
 
 
 def _params(

@@ -247,6 +247,34 @@ class StageFeatures(Family):
         )
 
 
+class InteractionFeatures(Family):
+    """Products the funnel implies (``ix_*``): recent high intent by how far down the funnel
+    the lead is, by company size and by lead age. Off by default (``families`` in
+    ``train.yaml``): trees can learn such products from splits, given the data."""
+
+    def __init__(self, stages: StageConfig | None = None) -> None:
+        self.stages = stages
+
+    def _features(self, X: pd.DataFrame) -> pd.DataFrame:
+        order = list((self.stages or StageConfig()).order)
+        prefix = "eng_high_intent_decay_"
+        decays = sorted(  # the shortest half-life: the most recent intent
+            (c for c in X.columns if c.startswith(prefix)),
+            key=lambda c: float(re.sub(r"[^0-9.]", "", c.removeprefix(prefix)) or "inf"),
+        )
+        intent = X[decays[0]].astype("float64").fillna(0.0) if decays else pd.Series(0.0, X.index)
+        stage = X["stage_current"].map({name: i for i, name in enumerate(order)})
+        age = X["lead_age_days"].astype("float64")
+        return pd.DataFrame(
+            {
+                "ix_intent_x_stage": intent * (stage.astype("float64") + 1.0),
+                "ix_intent_x_size": intent * np.log1p(X["employees"].astype("float64")),
+                "ix_recent_per_age": X["eng_recent_count"].astype("float64") / (age + 1.0),
+            },
+            index=X.index,
+        )
+
+
 class AttributeFeatures(Family):
     """Custom lead attributes (``attr_`` columns, :mod:`pipelines.attributes`): numbers and
     word counts as floats, categories with the levels seen ``min_count`` times at fit.
@@ -282,5 +310,6 @@ FAMILIES = {
     "fit": FitFeatures,
     "engagement": EngagementFeatures,
     "stage": StageFeatures,
+    "interactions": InteractionFeatures,
     "attributes": AttributeFeatures,
 }

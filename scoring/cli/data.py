@@ -6,12 +6,22 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from scoring.cli.errors import EXIT_BAD_INPUT, errors, fail
 from scoring.cli.options import ConfigOpt, StoreOpt, console
+from scoring.cli.shapes import (
+    LATENT_TABLE,
+    FillOnCloseOpt,
+    HistoryDaysOpt,
+    PeriodShiftOpt,
+    SegmentDriversOpt,
+    WithLatentOpt,
+    crm_shape,
+    generate_shaped,
+)
 
 if TYPE_CHECKING:
     from models import LeakageSettings
@@ -27,13 +37,18 @@ def generate(
         str | None,
         typer.Option(
             "--dialect",
-            help="Write CSV exports shaped like salesforce, hubspot or flat (one table, a "
-            "label) to --out instead of the store.",
+            help="Write CSV exports shaped like salesforce, hubspot, flat (one table, a label) "
+            "or opportunities (with a separate accounts.csv) to --out instead of the store.",
         ),
     ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", file_okay=False, help="Directory for --dialect files.")
     ] = None,
+    history_days: HistoryDaysOpt = 730,
+    fill_on_close: FillOnCloseOpt = None,
+    period_shift: PeriodShiftOpt = False,
+    segment_drivers: SegmentDriversOpt = False,
+    with_latent: WithLatentOpt = False,
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite a store that holds an imported CRM.")
     ] = False,
@@ -42,13 +57,13 @@ def generate(
 
     A store holding an imported CRM is refused (exit 2) unless --force.
     """
+    shape = crm_shape(history_days, fill_on_close, period_shift, segment_drivers, with_latent)
     if dialect is not None:
-        _generate_dialect(leads, seed, dialect, out)
+        _generate_dialect(leads, seed, dialect, out, shape)
         return
     with errors():
         from pipelines import write_inputs
         from pipelines.storage import open_store, read_metadata
-        from pipelines.synthetic import generate_crm
 
         target = open_store(store)
         # Only a store known to hold an import is protected: older stores have no record.
@@ -59,27 +74,38 @@ def generate(
                 EXIT_BAD_INPUT,
             )
         with console.status(f"generating {leads:,} leads"):
-            tables = generate_crm(leads, seed=seed)
+            tables = generate_shaped(leads, seed, shape)
+            latent = tables.pop("latent", None)
             written = write_inputs(target, tables, origin="generated")
+            if latent is not None:
+                target.write(LATENT_TABLE, latent)
+                written[LATENT_TABLE] = len(latent)
         summary = ", ".join(f"{n:,} {t}" for t, n in written.items())
         console.print(f"wrote {summary} to [bold]{target.uri}[/]")
 
 
-def _generate_dialect(leads: int, seed: int, dialect: str, out: Path | None) -> None:
+def _generate_dialect(
+    leads: int, seed: int, dialect: str, out: Path | None, shape: dict[str, Any]
+) -> None:
     """Writes the synthetic CRM as CSV exports of a CRM (or one flat table) to ``out``."""
-    from pipelines.synthetic import DIALECTS, EXPORT_FILES, generate_crm, to_dialect
+    from pipelines.synthetic import DIALECTS, EXPORT_FILES, to_dialect
 
     if dialect not in DIALECTS:
         fail(f"--dialect: {dialect!r} is not one of {', '.join(DIALECTS)}", EXIT_BAD_INPUT)
     if out is None:
         fail("--dialect needs --out DIR (where the CSV files go)", EXIT_BAD_INPUT)
     with console.status(f"generating {leads:,} leads as a {dialect} export"):
-        frames = to_dialect(generate_crm(leads, seed=seed), dialect, seed)
+        tables = generate_shaped(leads, seed, shape)
+        latent = tables.pop("latent", None)
+        frames = to_dialect(tables, dialect, seed)
+        files = {table: out / EXPORT_FILES[dialect][table] for table in frames}
+        if latent is not None:
+            frames[LATENT_TABLE], files[LATENT_TABLE] = latent, out / f"{LATENT_TABLE}.csv"
         out.mkdir(parents=True, exist_ok=True)
         for table, frame in frames.items():
-            frame.to_csv(out / EXPORT_FILES[dialect][table], index=False)
+            frame.to_csv(files[table], index=False)
     for table, frame in frames.items():
-        console.print(f"wrote {len(frame):,} rows to {out / EXPORT_FILES[dialect][table]}")
+        console.print(f"wrote {len(frame):,} rows to {files[table]}")
 
 
 ReplaceOpt = Annotated[

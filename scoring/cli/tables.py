@@ -97,3 +97,29 @@ def print_folds(counts: Any, folds: Any) -> None:
     frame = pd.DataFrame(rows, columns=["fold", "snapshot dates", "rows", "leads", "conversions"])
     title = f"Time folds (purge gap {folds.purge_days} days)"
     print_table(frame, title, right=("rows", "leads", "conversions"), no_wrap=("fold",))
+
+
+def print_segments(segments: Any) -> None:
+    """Prints per-segment holdout AUC of the global and the segment model, and which serves."""
+    import pandas as pd
+
+    def auc(value: float) -> str:
+        return "-" if value != value else f"{value:.4f}"  # NaN: no model of its own
+
+    rows = [
+        [
+            str(row["segment"]),
+            f"{row['train_leads']:,}",
+            f"{row['train_conversions']:,}",
+            f"{row['test_rows']:,}",
+            f"{row['test_conversions']:,}",
+            auc(row["global_auc"]),
+            auc(row["segment_auc"]),
+            f"{row['model']} ({row['why']})",
+        ]
+        for row in segments.to_dict(orient="records")
+    ]
+    headers = ["segment", "train leads", "train conv.", "test rows", "test conv.", "global AUC"]
+    frame = pd.DataFrame(rows, columns=[*headers, "own AUC", "model"])
+    title = "Per-segment models (holdout of each segment)"
+    print_table(frame, title, right=tuple(frame.columns[1:-1]), no_wrap=("segment",))

@@ -27,9 +27,17 @@ from scoring.cli.options import (
     require_tracking,
     use_tracking,
 )
-from scoring.cli.tables import print_evaluation, print_folds, print_table
+from scoring.cli.tables import print_evaluation, print_folds, print_segments, print_table
 
 NameOpt = Annotated[str, typer.Option("--name", help="Registered model name.")]
+SegmentByOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--segment-by",
+        help="Also a model per value of this input column (source, industry, a mapped "
+        "attribute) where it has the data and beats the global model on its holdout.",
+    ),
+]
 VERSION_NUMBERS = ("version", "AUC", "Brier")
 
 
@@ -62,6 +70,7 @@ def train(
     ] = False,
     engine: EngineOpt = EngineName.embedded,
     spark_master: SparkMasterOpt = None,
+    segment_by: SegmentByOpt = None,
     allow_future: AllowFutureOpt = False,
 ) -> None:
     """Train a conversion model on point-in-time snapshots, log it to MLflow, gate promotion.
@@ -70,6 +79,8 @@ def train(
     --engine spark the snapshots' event features are computed on Spark; the model is still
     fitted on this machine.
     """
+    if flat is not None and segment_by:
+        fail("--segment-by goes with point-in-time training, not with --flat", EXIT_BAD_INPUT)
     if flat is not None:
         with errors():
             from scoring.cli.flat import train_flat_command
@@ -98,7 +109,15 @@ def train(
         if day is not None:
             check_in_data(opened, day, allow_future)
         _train_point_in_time(
-            opened, store, config_dir, tracking_uri, day, engine, spark_master, tuple(exclude or ())
+            opened,
+            store,
+            config_dir,
+            tracking_uri,
+            day,
+            engine,
+            spark_master,
+            tuple(exclude or ()),
+            segment_by,
         )
 
 
@@ -111,6 +130,7 @@ def _train_point_in_time(
     engine_name: EngineName,
     spark_master: str | None,
     exclude: tuple[str, ...],
+    segment_by: str | None = None,
 ) -> None:
     from models import TrainConfig, require_leads, train_model
     from pipelines import FeaturesConfig, load_config
@@ -134,16 +154,22 @@ def _train_point_in_time(
     with console.status(
         "building snapshots, training, evaluating against baselines, refitting, logging to MLflow"
     ):
-        result = train_model(
-            tables,
-            train_cfg,
-            features_cfg,
-            tracking,
-            as_of,
-            grades,
-            engine.feature_builder(),
-            store_provenance(opened, tables),
-        )
+        try:
+            result = train_model(
+                tables,
+                train_cfg,
+                features_cfg,
+                tracking,
+                as_of,
+                grades,
+                engine.feature_builder(),
+                store_provenance(opened, tables),
+                segment_by,
+            )
+        except ValueError as err:
+            if not str(err).startswith("--segment-by"):
+                raise
+            fail(str(err), EXIT_BAD_INPUT)
     print_training(result, tracking)
 
 
@@ -158,6 +184,8 @@ def print_training(result: Any, tracking: str) -> None:
     if result.folds.adapted:
         console.print(f"[yellow]{result.folds.adapted}[/]", highlight=False)
     print_evaluation(result.evaluation)
+    if not result.segments.empty:
+        print_segments(result.segments)
     for row in result.leakage.itertuples():
         verb = (
             "[red]dropped[/]"
@@ -240,7 +268,7 @@ def _version_rows(versions: Any) -> Any:
     def metric(value: object) -> str:
         return "-" if value is None or pd.isna(value) else f"{float(value):.4f}"  # type: ignore[arg-type]
 
-    return pd.DataFrame(
+    rows = pd.DataFrame(
         {
             "version": versions["version"].map(str),
             "created (UTC)": versions["created"],
@@ -252,3 +280,6 @@ def _version_rows(versions: Any) -> Any:
             "data": versions[FINGERPRINT_TAG].fillna("-") if FINGERPRINT_TAG in versions else "-",
         }
     )
+    if "segments" in versions:  # per-segment training: who has a model of its own
+        rows["segments"] = versions["segments"].replace("", "-")
+    return rows

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from models import ChampionRef, get_champion, load_pipeline, scoring_frames
+from models import ChampionRef, get_champion, load_pipeline
 from pipelines import (
     CrmTables,
     FeaturesConfig,
@@ -36,13 +36,15 @@ from scoring.config import ScoringConfig
 from scoring.nightly.phases import Phases
 from scoring.nightly.rows import (
     DealSizes,
+    Route,
     ScoringResult,
     Tally,
     describe_chunk,
-    predict_and_explain,
+    predict_and_explain_routes,
     previous_run,
     previous_scores,
     ranked_scores,
+    route_frames,
     run_record,
     staged_template,
     unranked_scores,
@@ -78,8 +80,8 @@ def _chunk_features(
     chunk: pd.DataFrame,
     as_of: pd.Timestamp,
     features_cfg: FeaturesConfig,
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """A chunk's model input, its features before the leakage drop, and the classifier's input."""
+) -> tuple[pd.DataFrame, pd.DataFrame, list[Route]]:
+    """A chunk's model input, its features before the leakage drop, and each route's input."""
     ids = chunk["lead_id"]
     activities = tables.activities[member_of(tables.activities["lead_id"], ids)]
     stages = tables.stage_history
@@ -87,8 +89,8 @@ def _chunk_features(
         stages = stages[member_of(stages["lead_id"], ids)]
     snapshots = snapshots_at(ids, as_of)
     X = model_input(build_feature_frame(chunk, activities, stages, snapshots, features_cfg))
-    features, Xt = scoring_frames(pipeline, X)  # type: ignore[arg-type]
-    return X, features, Xt
+    features, routes = route_frames(pipeline, X)
+    return X, features, routes
 
 
 def score_open_leads(
@@ -115,9 +117,10 @@ def score_open_leads(
         for start in range(0, len(leads), cfg.chunk_size):
             chunk = leads.iloc[start : start + cfg.chunk_size]
             with phases.timed("features"):
-                X, features, Xt = _chunk_features(pipeline, tables, chunk, as_of, features_cfg)
+                X, features, routes = _chunk_features(pipeline, tables, chunk, as_of, features_cfg)
+            # each lead by the model that scores it (a routing model has several)
             model = model_thread.submit(
-                phases.call, "predict", predict_and_explain, pipeline, Xt, cfg
+                phases.call, "predict", predict_and_explain_routes, routes, cfg
             )
             if in_flight is not None:
                 parts.append(in_flight.described(cfg, phases))

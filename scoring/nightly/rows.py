@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from models import ChampionRef, booster_of, scoring_frames, to_grade, to_score
+from models import ChampionRef, booster_of, routes_of, scoring_frames, to_grade, to_score
 from pipelines import CrmTables, LeadScores, ScoringRuns, empty_table
 from pipelines.features import EMPLOYEE_BANDS
 from pipelines.storage import Store
@@ -91,6 +91,57 @@ def predict_and_explain(
     return probability, contributions(booster, Xt, cfg.reasons.threads, cfg.reasons.method)
 
 
+@dataclass(frozen=True)
+class Route:
+    """The rows of a chunk that one pipeline scores (a routing model has several)."""
+
+    pipeline: object
+    rows: np.ndarray  # positions in the chunk
+    Xt: pd.DataFrame  # the classifier's input for those rows
+
+
+def _in_order(parts: list[pd.DataFrame], routes: list[Route]) -> pd.DataFrame:
+    """Per-route frames (indexed as the chunk) back in the chunk's row order."""
+    if len(parts) == 1:
+        return parts[0]
+    order = np.argsort(np.concatenate([route.rows for route in routes]), kind="stable")
+    return pd.concat(parts).iloc[order]
+
+
+def route_frames(pipeline: object, X: pd.DataFrame) -> tuple[pd.DataFrame, list[Route]]:
+    """The features of ``X`` before the leakage drop, and each route's classifier input:
+    one route for a pipeline, one per model that scores some rows for a routing model."""
+    features, routes = [], []
+    for _, model, rows in routes_of(pipeline, X):
+        part = X if len(rows) == len(X) else X.iloc[rows]
+        before, Xt = scoring_frames(model, part)
+        features.append(before)
+        routes.append(Route(model, rows, Xt))
+    return _in_order(features, routes), routes
+
+
+def predict_and_explain_routes(
+    routes: list[Route], cfg: ScoringConfig, probability: np.ndarray | None = None
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """:func:`predict_and_explain` by each route's own model, so a lead's reasons come
+    from the model that scored it; rows in the chunk's order."""
+    scores, parts = [], []
+    for route in routes:
+        given = None if probability is None else probability[route.rows]
+        p, contrib = predict_and_explain(route.pipeline, route.Xt, cfg, given)
+        scores.append(p)
+        parts.append(contrib)
+    if len(routes) == 1:
+        return scores[0], parts[0]
+    out = np.empty(sum(len(route.rows) for route in routes))
+    for route, p in zip(routes, scores, strict=True):
+        out[route.rows] = p
+    # A feature one route's model does not use contributes nothing to its rows.
+    columns = [c for part in parts for c in part.columns if c != "bias"]
+    columns = [*dict.fromkeys(columns), "bias"]
+    return out, _in_order([part.reindex(columns=columns, fill_value=0.0) for part in parts], routes)
+
+
 def describe_chunk(
     features: pd.DataFrame,
     X: pd.DataFrame,
@@ -126,8 +177,8 @@ def score_chunk(
         probability: the model's probabilities for ``X`` when already computed elsewhere
             (Spark scores them with ``mlflow.pyfunc.spark_udf``); else predicted here.
     """
-    features, Xt = scoring_frames(pipeline, X)  # type: ignore[arg-type]
-    probability, contrib = predict_and_explain(pipeline, Xt, cfg, probability)
+    features, routes = route_frames(pipeline, X)
+    probability, contrib = predict_and_explain_routes(routes, cfg, probability)
     return probability, describe_chunk(features, X, probability, contrib, cfg)
 
 

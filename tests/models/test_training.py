@@ -167,3 +167,15 @@ def test_a_model_trained_on_sampled_negatives_stays_calibrated(tables, tmp_path:
     assert result.metrics["roc_auc"] > 0.80
     # The calibration fold is never sampled: probabilities stay honest.
     assert result.metrics["ece"] < 0.03
+
+
+def test_per_lead_weight_gives_each_lead_one_share() -> None:
+    from models.sampling import weigh_per_lead
+
+    rows = pd.DataFrame({"lead_id": ["a", "a", "a", "a", "b", "c"], "label": [0, 0, 0, 1, 0, 0]})
+    weighted = weigh_per_lead(rows.assign(sample_weight=[1.0, 1.0, 1.0, 1.0, 1.0, 5.0]))
+    per_lead = weighted.groupby("lead_id")["sample_weight"].sum()
+    assert per_lead["a"] == pytest.approx(per_lead["b"])  # four snapshots weigh as one
+    assert per_lead["c"] == pytest.approx(5 * per_lead["b"])  # a sampling weight is kept
+    assert weighted["sample_weight"].mean() == pytest.approx(1.0)
+    assert "sample_weight" not in rows  # the input is not changed
