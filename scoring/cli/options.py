@@ -172,12 +172,12 @@ def check_in_data(
 def existing_store(uri: str | None) -> Store:
     """The store named by ``uri``; exit 4 (one line, nothing created) when it does not
     exist or holds no CRM."""
-    from pipelines.storage import StoreError, open_store, require_store
+    from pipelines.storage import StoreNotFound, open_store, require_store
 
     store = open_store(uri)
     try:
         require_store(store)
-    except StoreError as err:
+    except StoreNotFound as err:
         fail(str(err), EXIT_STORE_UNAVAILABLE)
     return store
 
