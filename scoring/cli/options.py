@@ -127,8 +127,8 @@ def parse_date(
     text = value.strip()
     if not (ISO_DATE.fullmatch(text) or ISO_TIMESTAMP.fullmatch(text)):
         fail(
-            f"{option}: {value!r} is not an ISO date (YYYY-MM-DD) or timestamp "
-            "(YYYY-MM-DDTHH:MM[:SS][+HH:MM])",
+            f"{option}: {value!r} is not a date in ISO form: YYYY-MM-DD, or a timestamp "
+            "YYYY-MM-DDTHH:MM[:SS][+HH:MM]",
             EXIT_BAD_INPUT,
         )
     try:
