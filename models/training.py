@@ -70,6 +70,11 @@ def build_training_frame(
     build_features: FeatureBuilder = build_feature_frame,
 ) -> tuple[pd.DataFrame, TimeFolds]:
     """Labelled feature rows over the snapshot history, each tagged with its fold."""
+    if tables.leads.empty:
+        raise InsufficientDataError(
+            "no leads to train on: the store's leads table is empty or every row fails the "
+            "contract (import or generate a CRM first)"
+        )
     horizon = features_cfg.horizon_days
     data_end = as_of if as_of is not None else tables.data_end()
     last_labelled = (data_end - pd.Timedelta(days=horizon)).normalize()

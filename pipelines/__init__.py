@@ -45,6 +45,7 @@ from pipelines.fill_rates import (
     FAMILY_OF_COLUMN,
     fill_rate_report,
     fill_rate_report_flat,
+    fill_rates_by_status,
     leaking_columns,
 )
 from pipelines.inputs import (
@@ -62,6 +63,7 @@ __all__ = [
     "FAMILY_OF_COLUMN",
     "fill_rate_report",
     "fill_rate_report_flat",
+    "fill_rates_by_status",
     "leaking_columns",
     "ACTIVITY_TYPES",
     "BOOLEAN_COLUMNS",

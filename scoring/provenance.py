@@ -49,6 +49,8 @@ def data_fingerprint(tables: TrainingTables) -> str:
     """``3,000 leads to 2026-10-31 #1a2b3c4d``: the count, the latest event, and a hash of
     the count, the latest creation, the latest event and the sorted lead ids."""
     leads = tables.leads
+    if leads.empty:  # training stops on it with its own message
+        return "0 leads"
     end = tables.data_end()
     ids = np.sort(pd.util.hash_pandas_object(leads["lead_id"].astype(str), index=False).to_numpy())
     digest = hashlib.blake2b(digest_size=4)

@@ -6,9 +6,11 @@ here, so the rest of the package works without it.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -30,6 +32,9 @@ SESSION_DEFAULTS = {
 }
 # Spark's 200 shuffle partitions suit a cluster; on one machine they are mostly overhead.
 LOCAL_DEFAULTS = {"spark.sql.shuffle.partitions": "16"}
+QUIET_LOG4J = Path(__file__).with_name("log4j2-quiet.properties")
+# pyspark warns in every Python worker that pandas 3 is "not fully supported" (it works).
+PANDAS_WARNING = "ignore:PySpark does not yet fully support pandas:FutureWarning"
 # Column → Spark SQL type of the relations the generated SQL reads.
 
 
@@ -61,7 +66,33 @@ def _is_local(master: str | None) -> bool:
     return resolved.startswith("local")
 
 
-def spark_session(master: str | None = None, conf: dict[str, str] | None = None) -> SparkSession:
+def quiet_settings(environ: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """What keeps a run's stderr to what matters: ``(spark conf, environment variables)``.
+
+    No progress bars; the driver JVM logs errors only (:data:`QUIET_LOG4J`, through
+    ``SPARK_SUBMIT_OPTS``) unless a log4j2 configuration is already given (in
+    ``SPARK_SUBMIT_OPTS`` or ``$SPARK_CONF_DIR/log4j2.properties``); Python workers, which
+    inherit the environment, ignore pyspark's pandas-version warning. ``environ`` is
+    read, not changed: the variables returned are the new values to set.
+    """
+    conf = {"spark.ui.showConsoleProgress": "false"}
+    env = {}
+    submit = environ.get("SPARK_SUBMIT_OPTS", "")
+    conf_dir = environ.get("SPARK_CONF_DIR")
+    own = conf_dir is not None and Path(conf_dir, "log4j2.properties").exists()
+    if "log4j2.configurationFile" not in submit and not own:
+        env["SPARK_SUBMIT_OPTS"] = f"{submit} -Dlog4j2.configurationFile={QUIET_LOG4J.as_uri()}"
+        env["SPARK_SUBMIT_OPTS"] = env["SPARK_SUBMIT_OPTS"].strip()
+    warnings = environ.get("PYTHONWARNINGS", "")
+    if PANDAS_WARNING not in warnings:
+        env["PYTHONWARNINGS"] = ",".join(filter(None, [warnings, PANDAS_WARNING]))
+    conf["spark.executorEnv.PYTHONWARNINGS"] = env.get("PYTHONWARNINGS", warnings)
+    return conf, env
+
+
+def spark_session(
+    master: str | None = None, conf: dict[str, str] | None = None, quiet: bool | None = None
+) -> SparkSession:
     """The Spark session the engine runs in: gets the active one or starts one.
 
     Settings: session time zone UTC, Arrow for pandas conversions, no web UI and, on a
@@ -73,6 +104,9 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None)
         master: Spark master URL; default ``$SPARK_MASTER``, else what spark-submit,
             ``spark-defaults.conf`` or ``$MASTER`` say, else ``local[*]``.
         conf: further Spark settings, applied over the defaults.
+        quiet: no progress bars, Spark logs errors only, no pandas-version warnings
+            (:func:`quiet_settings`); default: unless this package logs at DEBUG
+            (``LEADSCORE_LOG_LEVEL=DEBUG``).
 
     Raises:
         SparkUnavailable: pyspark is not installed, or Java is missing or fails to start.
@@ -97,6 +131,12 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None)
         # which may lack pandas and leadscore: default to this interpreter.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     settings = {**SESSION_DEFAULTS, **(LOCAL_DEFAULTS if local else {})}
+    if quiet is None:
+        quiet = not logging.getLogger(__name__).isEnabledFor(logging.DEBUG)
+    if quiet:  # before the JVM starts: it and its Python workers read the environment
+        quiet_conf, env = quiet_settings(dict(os.environ))
+        os.environ.update(env)
+        settings |= quiet_conf
     for key, value in {**settings, **(conf or {})}.items():
         builder = builder.config(key, value)
     try:

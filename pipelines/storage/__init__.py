@@ -12,6 +12,8 @@ from pipelines.storage.base import (
     DEFAULT_STORE,
     Append,
     Frames,
+    Operation,
+    Overwrite,
     Part,
     Replace,
     Store,
@@ -26,7 +28,13 @@ from pipelines.storage.duckdb import LOCK_WAIT_ENV
 from pipelines.storage.extent import latest_time
 from pipelines.storage.files import write_atomically, write_frame_atomically
 from pipelines.storage.location import registry_file, require_store
-from pipelines.storage.metadata import METADATA_TABLE, read_metadata, store_id, write_metadata
+from pipelines.storage.metadata import (
+    METADATA_TABLE,
+    metadata_operation,
+    read_metadata,
+    store_id,
+    write_metadata,
+)
 from pipelines.storage.partitions import (
     recover_partitions,
     staging_dir,
@@ -40,6 +48,8 @@ __all__ = [
     "METADATA_TABLE",
     "Append",
     "Frames",
+    "Operation",
+    "Overwrite",
     "Part",
     "Replace",
     "Store",
@@ -50,6 +60,7 @@ __all__ = [
     "check_name",
     "frames_of",
     "latest_time",
+    "metadata_operation",
     "open_store",
     "read_metadata",
     "recover_partitions",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,8 @@ import pandas as pd
 
 from pipelines.storage.base import (
     Append,
+    Operation,
+    Overwrite,
     Part,
     Replace,
     StoreError,
@@ -155,17 +157,20 @@ class DuckDBStore:
     def append(self, table: str, df: pd.DataFrame) -> None:
         self.write_batch([Append(table, df)])
 
-    def write_batch(self, operations: list[Replace | Append]) -> None:
+    def write_batch(self, operations: Sequence[Operation]) -> None:
         """Applies every operation in one transaction: all of them land, or none.
 
         Streamed frames are inserted one at a time, so the batch never needs all its rows
-        in memory at once.
+        in memory at once. An :class:`Overwrite` drops the table first, so the new one takes
+        the columns of its first frame.
         """
         with self.connect() as con:
             con.execute("BEGIN")
             for op in operations:
                 table = check_name(op.table)
-                if isinstance(op, Replace) and self._has_table(con, table):
+                if isinstance(op, Overwrite):
+                    con.execute(f'DROP TABLE IF EXISTS "{table}"')
+                elif isinstance(op, Replace) and self._has_table(con, table):
                     con.execute(f'DELETE FROM "{table}" WHERE "{op.column}" = ?', [op.value])
                 for frame in frames_of(op.frame):
                     con.register("incoming", frame)

@@ -16,6 +16,7 @@ import typer
 from scoring.cli.data import generate, import_
 from scoring.cli.reports import export, report, top
 from scoring.cli.score import score
+from scoring.cli.tables import fit_to_output
 from scoring.cli.train import models, promote, train
 
 app = typer.Typer(
@@ -24,6 +25,14 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _fit_output() -> None:
+    """leadscore: explainable lead scoring and qualification for B2B sales teams."""
+    fit_to_output()  # piped output: whole lines, never wrapped at 80 columns
+
+
 for command in (generate, train, promote, score, top, models, export, report):
     app.command()(command)
 app.command(name="import")(import_)

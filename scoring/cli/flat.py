@@ -11,7 +11,7 @@ from typing import Any
 
 from scoring.cli.errors import EXIT_BAD_INPUT, fail
 from scoring.cli.options import console, write_output
-from scoring.cli.tables import evaluation_table
+from scoring.cli.tables import print_evaluation, print_table
 
 FLAT_TABLE = "flat_lead_scores"
 
@@ -78,9 +78,7 @@ def train_flat_command(
         highlight=False,
     )
     _print_leakage(result, train_cfg)
-    table = evaluation_table(result.evaluation)
-    table.title = f"Holdout evaluation (split {result.split})"
-    console.print(table)
+    print_evaluation(result.evaluation, f"Holdout evaluation (split {result.split})")
     for note in result.notes[1:]:
         console.print(note, highlight=False)
     state = "promoted to [bold green]@champion[/]" if result.promoted else "[yellow]not promoted[/]"
@@ -212,12 +210,15 @@ def score_flat_command(
 def _print_top(scores: Any, console: Any) -> None:
     import json
 
-    from rich.table import Table
+    import pandas as pd
 
-    table = Table(title=f"Top {len(scores)} rows")
-    for column in ("#", "id", "score", "grade", "top reasons"):
-        table.add_column(column, justify="right" if column in ("#", "score") else "left")
-    for row in scores.itertuples():
-        reasons = "; ".join(json.loads(row.top_reasons)[:3])
-        table.add_row(str(row.rank), str(row.lead_id), f"{row.score:.1f}", row.grade, reasons)
-    console.print(table)
+    rows = pd.DataFrame(
+        {
+            "#": scores["rank"].map(str),
+            "id": scores["lead_id"].map(str),
+            "score": scores["score"].map(lambda v: f"{v:.1f}"),
+            "grade": scores["grade"],
+            "top reasons": scores["top_reasons"].map(lambda r: "; ".join(json.loads(r)[:3])),
+        }
+    )
+    print_table(rows, f"Top {len(scores)} rows", right=("#", "score"), no_wrap=("id",))

@@ -78,6 +78,9 @@ ModelNameOpt = Annotated[
     ),
 ]
 OwnerOpt = Annotated[str | None, typer.Option("--owner", help="Only this rep's leads.")]
+PlainOpt = Annotated[
+    bool, typer.Option("--plain", help="Tab-separated lines, a header first (for scripts).")
+]
 OutOpt = Annotated[Path, typer.Option("--out", help="File to write.", dir_okay=False)]
 
 

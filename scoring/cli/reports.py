@@ -14,6 +14,7 @@ from scoring.cli.options import (
     ConfigOpt,
     OutOpt,
     OwnerOpt,
+    PlainOpt,
     RunAsOfOpt,
     StoreOpt,
     TrackingOpt,
@@ -24,6 +25,7 @@ from scoring.cli.options import (
     parse_date,
     write_output,
 )
+from scoring.cli.tables import print_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,39 +39,25 @@ def top(
     as_of: RunAsOfOpt = None,
     store: StoreOpt = None,
     allow_future: AllowFutureOpt = False,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Also every reason and the BANT checklist.")
+    ] = False,
+    plain: PlainOpt = False,
 ) -> None:
-    """Show the ranked leads (overall, or one rep's) from the latest or a given scoring run."""
+    """Show the ranked leads (overall, or one rep's): who each lead is, and why it ranks there."""
     with errors():
-        from rich.table import Table
+        from pipelines import split_valid
+        from scoring.reports import TOP_NUMBERS, read_lead_scores, top_list
 
-        from scoring.reports import read_lead_scores
-
-        scores = read_lead_scores(*_store_and_day(store, as_of, allow_future))
-        if owner is not None:
-            scores = scores[scores["owner_id"] == owner]
-            if scores.empty:
-                fail(f"no scored leads for owner {owner!r}", EXIT_BAD_INPUT)
-        rank = "rank_in_owner" if owner else "rank_overall"
-        scores = scores.sort_values(rank).head(n)
+        target, day_asked = _store_and_day(store, as_of, allow_future)
+        scores = read_lead_scores(target, day_asked)
+        if owner is not None and not (scores["owner_id"] == owner).any():
+            fail(f"no scored leads for owner {owner!r}", EXIT_BAD_INPUT)
+        leads, _ = split_valid("leads", target.read("leads"))
+        rows = top_list(scores, leads, owner, n, wide)
         day = scores["as_of"].iloc[0].date() if len(scores) else "-"
-        table = Table(
-            title=f"Top {len(scores)} leads as of {day}" + (f" for {owner}" if owner else "")
-        )
-        for column in ("#", "lead", "owner", "score", "grade", "probability", "expected value"):
-            table.add_column(
-                column, justify="right" if column not in ("lead", "owner", "grade") else "left"
-            )
-        for row in scores.itertuples():
-            table.add_row(
-                str(getattr(row, rank)),
-                row.lead_id,
-                row.owner_id if isinstance(row.owner_id, str) else "-",
-                f"{row.score:.1f}",
-                row.grade,
-                f"{row.probability:.3f}",
-                f"{row.expected_value:,.0f}",
-            )
-        console.print(table)
+        title = f"Top {len(rows)} leads as of {day}" + (f" for {owner}" if owner else "")
+        print_table(rows, title, TOP_NUMBERS, plain, no_wrap=("lead", "company"))
 
 
 def _store_and_day(

@@ -14,6 +14,7 @@ from scoring.cli.options import (
     EngineOpt,
     FlatOpt,
     ModelNameOpt,
+    PlainOpt,
     SparkMasterOpt,
     StoreOpt,
     TrackingOpt,
@@ -26,9 +27,10 @@ from scoring.cli.options import (
     require_tracking,
     use_tracking,
 )
-from scoring.cli.tables import evaluation_table, fold_table
+from scoring.cli.tables import print_evaluation, print_folds, print_table
 
 NameOpt = Annotated[str, typer.Option("--name", help="Registered model name.")]
+VERSION_NUMBERS = ("version", "AUC", "Brier")
 
 
 def train(
@@ -151,10 +153,10 @@ def print_training(result: Any, tracking: str) -> None:
         f"calibration: {result.calibration}",
         highlight=False,
     )
-    console.print(fold_table(result.fold_counts, result.folds))
+    print_folds(result.fold_counts, result.folds)
     if result.folds.adapted:
         console.print(f"[yellow]{result.folds.adapted}[/]", highlight=False)
-    console.print(evaluation_table(result.evaluation))
+    print_evaluation(result.evaluation)
     for row in result.leakage.itertuples():
         verb = (
             "[red]dropped[/]"
@@ -204,6 +206,7 @@ def models(
     store: StoreOpt = None,
     tracking_uri: TrackingOpt = None,
     name: NameOpt = "lead-conversion",
+    plain: PlainOpt = False,
 ) -> None:
     """List registered model versions with holdout metrics, aliases and champion history."""
     with errors():
@@ -216,10 +219,7 @@ def models(
             fail(
                 f"no versions of model '{name}' registered; run `leadscore train`", EXIT_NO_CHAMPION
             )
-        versions = versions.rename(
-            columns={STORE_ID_TAG: "store", STORE_URI_TAG: "store uri", FINGERPRINT_TAG: "data"}
-        )
-        console.print(versions.to_string(index=False), highlight=False, soft_wrap=True)
+        print_table(_version_rows(versions), f"Versions of {name}", VERSION_NUMBERS, plain)
         console.print("\nchampion history (who held @champion when):")
         events = champion_history(name)
         for event, after in zip(events, [*events[1:], None], strict=True):
@@ -227,3 +227,27 @@ def models(
             console.print(
                 f"  v{event['version']}: {event['at'][:19]} → {until}  ({event['reason']})"
             )
+
+
+def _version_rows(versions: Any) -> Any:
+    """The registered versions as text cells (metrics to 4 places, "-" when not logged) and
+    the store and data each was trained on."""
+    import pandas as pd
+
+    from scoring.provenance import FINGERPRINT_TAG, STORE_ID_TAG
+
+    def metric(value: object) -> str:
+        return "-" if value is None or pd.isna(value) else f"{float(value):.4f}"  # type: ignore[arg-type]
+
+    return pd.DataFrame(
+        {
+            "version": versions["version"].map(str),
+            "created (UTC)": versions["created"],
+            "aliases": versions["aliases"].replace("", "-"),
+            "AUC": versions["test_roc_auc"].map(metric),
+            "Brier": versions["test_brier"].map(metric),
+            "run": versions["run_id"],
+            "store": versions[STORE_ID_TAG].fillna("-") if STORE_ID_TAG in versions else "-",
+            "data": versions[FINGERPRINT_TAG].fillna("-") if FINGERPRINT_TAG in versions else "-",
+        }
+    )

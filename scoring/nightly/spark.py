@@ -19,6 +19,7 @@ transactional write. Either way a ``scoring_runs`` record is appended last.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import tempfile
@@ -102,10 +103,12 @@ def _previous_scores(
     empty = spark.createDataFrame([], "lead_id STRING, _previous DOUBLE")
     if previous is None or not store.exists("lead_scores"):
         return empty
-    if dataset is not None:
-        scores = spark.read.parquet(str(dataset))
-        day = F.lit(previous.to_pydatetime())
-        return scores.filter(F.col("as_of") == day).select(
+    if dataset is not None:  # that date's directories, however each spells the date
+        zone = spark.conf.get("spark.sql.session.timeZone") or "UTC"
+        found = [str(p) for p in _date_partitions(dataset, previous, zone)]
+        if not found:
+            return empty
+        return spark.read.parquet(*found).select(
             "lead_id", F.col("score").cast("double").alias("_previous")
         )
     rows = store.read("lead_scores", equals={"as_of": previous})[["lead_id", "score"]]
@@ -128,8 +131,11 @@ def _publish(
     killed at any moment leaves the previous list in place or recoverable by the next run.
     """
     if dataset is not None:
+        from pyspark.sql import functions as F
+
         staged = staging_dir(dataset, run_id)
-        ranked.write.mode("overwrite").partitionBy("as_of").parquet(str(staged))
+        named = ranked.withColumn("as_of", F.lit(partition_value(as_of)))
+        named.write.mode("overwrite").partitionBy("as_of").parquet(str(staged))
         zone = spark.conf.get("spark.sql.session.timeZone") or "UTC"
         # Without open leads nothing is staged: the date's old list must go all the same.
         retire = [p.name for p in _date_partitions(dataset, as_of, zone)]
@@ -149,16 +155,29 @@ def _publish(
         )
 
 
+def partition_value(as_of: pd.Timestamp) -> str:
+    """How a run's ``as_of=`` directory spells its date: the date alone for a run at midnight
+    UTC (``as_of=2026-11-01``), else the UTC time (``2026-11-01T12:00:00+00:00``)."""
+    at = as_of.tz_convert("UTC") if as_of.tzinfo is not None else as_of.tz_localize("UTC")
+    return str(at.date()) if at == at.normalize() else at.isoformat()
+
+
 def _date_partitions(dataset: Path, as_of: pd.Timestamp, zone: str) -> list[Path]:
-    """The ``as_of=...`` directories of ``dataset`` holding ``as_of`` (Spark spells the
-    value in the session's time zone, escaped)."""
+    """The ``as_of=...`` directories of ``dataset`` holding ``as_of``.
+
+    Read in both spellings: the date alone, or a time with its offset, are UTC
+    (:func:`partition_value`); a time without one is how Spark spelled a timestamp column
+    before (``as_of=2026-11-01 00%3A00%3A00``, escaped), in the session's time ``zone``.
+    """
     from urllib.parse import unquote
 
     found = []
     for path in dataset.glob("as_of=*") if dataset.is_dir() else []:
-        value = pd.Timestamp(unquote(path.name.split("=", 1)[1]))
-        local = value.tz_localize(zone) if value.tzinfo is None else value
-        if local == as_of:
+        text = unquote(path.name.split("=", 1)[1])
+        value = pd.Timestamp(text)
+        if value.tzinfo is None:
+            value = value.tz_localize("UTC" if len(text) == len("2026-11-01") else zone)
+        if value == as_of:
             found.append(path)
     return found
 
@@ -206,6 +225,9 @@ def _to_model_input(
     with the lead's keys and previous score alongside."""
     for batch in batches:
         lead_rows = validate_table("leads", _utc(batch[lead_columns].copy()))
+        # Custom attributes: not contract columns, so put back after the check.
+        attributes = [c for c in lead_columns if c.startswith("attr_")]
+        lead_rows = lead_rows.assign(**{c: batch[c].to_numpy() for c in attributes})
         ids = lead_rows["lead_id"]
         keys = snapshots_at(ids, run.as_of)
         found = (
@@ -214,6 +236,13 @@ def _to_model_input(
             .assign(lead_id=ids.to_numpy(), snapshot_at=keys["snapshot_at"].to_numpy())
         )
         X = model_input(assemble_feature_frame(lead_rows, keys, found, run.features_cfg))
+        # An attribute the model knows but no lead here has: missing, as on the embedded path.
+        absent = [c for c in run.signature if c.startswith("attr_") and c not in X.columns]
+        for column in absent:
+            text = run.signature[column] == "STRING"
+            X[column] = pd.Series(
+                None if text else np.nan, index=X.index, dtype=object if text else "float64"
+            )
         out = X[list(run.signature)].reset_index(drop=True)
         for source, target in KEYS.items():
             out[target] = lead_rows[source].to_numpy()
@@ -229,6 +258,8 @@ def _model_inputs(spark: Any, store: Store, dataset: Path | None, tables: Any, r
 
     at = F.lit(run.as_of.to_pydatetime())
     leads = tables.leads
+    if tables.attributes is not None:
+        leads = leads.join(tables.attributes, "lead_id", "left")
     open_leads = (
         leads.withColumn("__ls_at", at).filter(F.expr(open_at_sql("__ls_at"))).drop("__ls_at")
     )
@@ -275,14 +306,34 @@ def _explain(batches: Iterator[pd.DataFrame], run: _Run, pipeline: Any) -> Itera
         yield rows[columns]
 
 
+class _LocalEnvWarning(logging.Filter):
+    """MLflow warns at every ``env_manager="local"`` UDF that the training environment is not
+    recreated: on purpose here (the workers run leadscore's own interpreter), so every
+    nightly log would repeat it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "does not recreate the same environment" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _without_local_env_warning() -> Iterator[None]:
+    mlflow_log, known = logging.getLogger("mlflow.pyfunc"), _LocalEnvWarning()
+    mlflow_log.addFilter(known)
+    try:
+        yield
+    finally:
+        mlflow_log.removeFilter(known)
+
+
 def _scored(spark: Any, inputs: Any, run: _Run, pipeline: Any) -> Any:
     """Probabilities by the champion's ``spark_udf``, then reasons and grades per batch."""
     import mlflow
     from pyspark.sql import functions as F
 
-    predict = mlflow.pyfunc.spark_udf(
-        spark, run.model.uri, result_type="array<double>", env_manager="local"
-    )
+    with _without_local_env_warning():
+        predict = mlflow.pyfunc.spark_udf(
+            spark, run.model.uri, result_type="array<double>", env_manager="local"
+        )
     # result_type="double" would return the FIRST column of predict_proba: P(no).
     probability = predict(*[F.col(c) for c in run.signature]).getItem(1)
     staged = _staged_columns()

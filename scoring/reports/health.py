@@ -46,16 +46,21 @@ class Rate:
 
 @dataclass(frozen=True)
 class Velocity:
-    """Pipeline velocity = open opportunities × win rate × average deal value ÷ cycle days."""
+    """Pipeline velocity = open opportunities × win rate × average deal value ÷ cycle days.
 
-    open_opportunities: int
+    ``open_opportunities`` is None when the stage history records no SQL stage (who is an
+    opportunity is unknown); the win rate then counts every lost lead (``all_lost``).
+    """
+
+    open_opportunities: int | None
     win_rate: Rate
     avg_deal_value: float
     cycle_days: float
+    all_lost: bool = False
 
     @property
     def per_day(self) -> float:
-        if not self.cycle_days > 0:
+        if not self.cycle_days > 0 or self.open_opportunities is None:
             return float("nan")
         return self.open_opportunities * self.win_rate.value * self.avg_deal_value / self.cycle_days
 
@@ -202,6 +207,17 @@ def cycle_days(leads: pd.DataFrame, as_of: pd.Timestamp, window_days: int = 365)
     return ((won["converted_at"] - won["created_at"]) / DAY).reset_index(drop=True)
 
 
+def records_sql(stage_history: pd.DataFrame, as_of: pd.Timestamp, stages: StageConfig) -> bool:
+    """Whether any lead entered the SQL stage, or an open stage after it, before ``as_of``.
+
+    A history of outcomes only (won, lost) cannot tell an opportunity from a lead.
+    """
+    steps = funnel_stages(stages)
+    later = [s for s in steps[steps.index(SQL_STAGE) :] if s not in stages.closed and s != WON]
+    known = stage_history["entered_at"] < utc(as_of)
+    return bool((known & stage_history["stage"].isin(later)).any())
+
+
 def pipeline_velocity(
     leads: pd.DataFrame,
     stage_history: pd.DataFrame,
@@ -209,19 +225,26 @@ def pipeline_velocity(
     stages: StageConfig,
     window_days: int = 365,
 ) -> Velocity:
-    """Open opportunities at ``as_of``, with win rate, deal value and cycle of the window."""
+    """Open opportunities at ``as_of``, with win rate, deal value and cycle of the window.
+
+    Without a recorded SQL stage (:func:`records_sql`), open opportunities are unknown
+    (None) and the win rate counts every lead lost in the window, since no lost lead could
+    have been recorded as an opportunity.
+    """
     opportunity = funnel_stages(stages).index(SQL_STAGE)
     depth = furthest_stage(stage_history, as_of, stages)
     opportunities = depth.index[depth >= opportunity]
     open_leads = leads.loc[open_at(leads, utc(as_of)), "lead_id"]
     won, lost = closed_in_window(leads, as_of, window_days)
-    lost_opportunities = int(lost["lead_id"].isin(opportunities).sum())
+    known = records_sql(stage_history, as_of, stages)
+    lost_opportunities = int(lost["lead_id"].isin(opportunities).sum()) if known else len(lost)
     deal = won["deal_value"].dropna()
     return Velocity(
-        open_opportunities=int(open_leads.isin(opportunities).sum()),
+        open_opportunities=int(open_leads.isin(opportunities).sum()) if known else None,
         win_rate=Rate(len(won), len(won) + lost_opportunities),
         avg_deal_value=float(deal.mean()) if len(deal) else float("nan"),
         cycle_days=float(cycle_days(leads, as_of, window_days).mean()),
+        all_lost=not known,
     )
 
 

@@ -43,6 +43,7 @@ p.lead{color:var(--muted);margin:0 0 14px;max-width:80em}
 .kpi .label{font-size:11px;color:var(--muted);text-transform:uppercase;letter-spacing:.05em}
 .kpi .value{font-size:24px;font-weight:650;color:var(--ink);margin-top:2px}
 .kpi .note{font-size:12px;color:var(--muted)}
+.kpi .value.unknown{font-size:17px;color:var(--muted);font-weight:600}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(460px,1fr));gap:16px}
 .card{background:#fff;border:1px solid var(--line);border-radius:10px;padding:16px;
 min-width:0}

@@ -10,11 +10,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from pipelines.features import open_at
 from scoring.reports import charts as report_charts
 from scoring.reports import health
+from scoring.reports.coverage import (
+    NOT_MEASURABLE,
+    Coverage,
+    coverage_of,
+    mask_funnel,
+    unknown_kpi,
+    unknown_note,
+)
 from scoring.reports.html import (
     Column,
     Markup,
@@ -26,6 +35,7 @@ from scoring.reports.html import (
     fmt_money,
     fmt_num,
     fmt_pct,
+    is_missing,
     kpi,
     page,
 )
@@ -88,118 +98,198 @@ def pipeline_metrics(inputs: ReportInputs) -> PipelineMetrics | None:
     )
 
 
-def _summary(inputs: ReportInputs, p: PipelineMetrics | None, current: pd.DataFrame) -> str:
+def _opportunities(v: health.Velocity, cov: Coverage) -> str:
+    if v.open_opportunities is None:
+        return unknown_kpi("Open opportunities", cov.no_sql)
+    return kpi("Open opportunities", fmt_int(v.open_opportunities), "reached SQL, still open")
+
+
+def _pipeline_velocity(v: health.Velocity, cov: Coverage) -> str:
+    if not np.isnan(v.per_day):
+        return kpi("Pipeline velocity", fmt_money(v.per_day) + " / day", "expected won value")
+    return unknown_kpi("Pipeline velocity", _velocity_gaps(v, cov))
+
+
+def _velocity_gaps(v: health.Velocity, cov: Coverage) -> str:
+    gaps = []
+    if v.open_opportunities is None:
+        gaps.append(cov.no_sql)
+    if np.isnan(v.avg_deal_value):
+        gaps.append("no deal won in the window has a deal value")
+    if not v.cycle_days > 0:
+        gaps.append("no deal won in the window")
+    return "; ".join(gaps)
+
+
+def _lvr(p: PipelineMetrics, cov: Coverage, month: str = "%b %Y") -> str:
+    latest = p.lvr.iloc[-1]
+    if not cov.sql:
+        return unknown_kpi("Lead velocity rate", cov.no_sql)
+    if np.isnan(latest["lvr"]):
+        before = latest["month"] - pd.DateOffset(months=1)
+        return unknown_kpi("Lead velocity rate", f"no SQL in {before:%B %Y} to grow from")
+    note = f"SQLs {latest['month'].strftime(month)} vs month before"
+    return kpi("Lead velocity rate", fmt_pct(latest["lvr"]), note)
+
+
+def _mql_to_sql(rate: health.Rate, cov: Coverage, what: str = "MQLs") -> str:
+    if not cov.sql:
+        return unknown_kpi("MQL → SQL", cov.no_sql)
+    if not rate.denominator:
+        return unknown_kpi("MQL → SQL", "no MQL in the cohort")
+    return kpi(
+        "MQL → SQL", fmt_pct(rate.value), f"{rate.numerator:,} of {rate.denominator:,} {what}"
+    )
+
+
+def _win_rate(v: health.Velocity, cov: Coverage, long: bool = False) -> str:
+    rate = v.win_rate
+    if not rate.denominator:
+        return unknown_kpi("Win rate", "no lead won or lost in the window")
+    if v.all_lost:
+        note = f"{rate.numerator:,} won of {rate.denominator:,} closed leads, every lost lead "
+        return kpi("Win rate", fmt_pct(rate.value), note + f"counted: {cov.no_sql}")
+    note = "opportunities closed in window"
+    if long:
+        note = f"{rate.numerator:,} won of {rate.denominator:,} closed opportunities"
+    return kpi("Win rate", fmt_pct(rate.value), note)
+
+
+def _expected_revenue(inputs: ReportInputs, current: pd.DataFrame, cov: Coverage) -> list[str]:
+    if current.empty:
+        return []
+    days = inputs.horizon_days
+    if not cov.deal_values:
+        conversions = fmt_num(current["probability"].sum(), 0)
+        return [
+            unknown_kpi("Expected revenue", f"{cov.no_deal_values} (see expected conversions)"),
+            kpi("Expected conversions", conversions, f"next {days} days: Σ probability"),
+        ]
+    revenue = current["expected_value"].sum()
+    return [kpi("Expected revenue", fmt_money(revenue), f"next {days} days")]
+
+
+def _summary(
+    inputs: ReportInputs, p: PipelineMetrics | None, current: pd.DataFrame, cov: Coverage
+) -> str:
     open_leads = int(open_at(inputs.leads, inputs.as_of).sum())
     cards = [kpi("Open leads", fmt_int(open_leads), "not won, not lost")]
     if p is not None:
-        v, rate, lvr = p.velocity, p.mql_to_sql, p.lvr.iloc[-1]
+        v = p.velocity
         cards += [
-            kpi("Open opportunities", fmt_int(v.open_opportunities), "reached SQL, still open"),
-            kpi("Pipeline velocity", fmt_money(v.per_day) + " / day", "expected won value"),
-            kpi(
-                "Lead velocity rate",
-                fmt_pct(lvr["lvr"]),
-                f"SQLs {lvr['month']:%b %Y} vs month before",
-            ),
-            kpi(
-                "MQL → SQL", fmt_pct(rate.value), f"{rate.numerator:,} of {rate.denominator:,} MQLs"
-            ),
-            kpi("Win rate", fmt_pct(v.win_rate.value), "opportunities closed in window"),
+            _opportunities(v, cov),
+            _pipeline_velocity(v, cov),
+            _lvr(p, cov),
+            _mql_to_sql(p.mql_to_sql, cov),
+            _win_rate(v, cov),
             kpi("Sales cycle", fmt_num(v.cycle_days) + " days", "mean, deals won in window"),
         ]
-    if len(current):
-        revenue = current["expected_value"].sum()
-        cards.append(
-            kpi("Expected revenue", fmt_money(revenue), f"next {inputs.horizon_days} days")
-        )
+    cards += _expected_revenue(inputs, current, cov)
     return f'<div class="kpis">{"".join(cards)}</div>'
 
 
-def _funnel_section(inputs: ReportInputs, p: PipelineMetrics | None) -> str:
+def _reached(value: object) -> str:
+    return "not recorded" if is_missing(value) else fmt_int(value)
+
+
+def _funnel_section(inputs: ReportInputs, p: PipelineMetrics | None, cov: Coverage) -> str:
     if p is None:
         return empty_note("No stage_history table in the store: funnel metrics need it.")
     thresholds = inputs.stages.stagnant_days
-    merged = p.funnel.merge(p.days_in_stage, on="stage", how="left")
+    funnel = mask_funnel(p.funnel, cov)
+    merged = funnel.merge(p.days_in_stage, on="stage", how="left")
     merged["stagnant_now"] = merged["stage"].map(p.stagnant_by_stage).fillna(0)
     merged["threshold"] = merged["stage"].map(thresholds)
+    if not cov.stages:  # every open lead reads as "new since created": unknown
+        merged[["in_stage_now", "stagnant_now"]] = np.nan
     columns = [
         Column("stage", "stage"),
         Column("in_stage_now", "open now", fmt_int, True),
         Column("stagnant_now", "stagnant now", fmt_int, True),
         Column("threshold", "limit (days)", fmt_int, True),
-        Column("reached", "cohort reached", fmt_int, True),
+        Column("reached", "cohort reached", _reached, True),
         Column("conversion_to_next", "→ next stage", fmt_pct, True),
         Column("conversion_from_first", "from first", fmt_pct, True),
         Column("stays", "stays", fmt_int, True),
         Column("mean_days", "mean days", fmt_num, True),
         Column("median_days", "median days", fmt_num, True),
     ]
-    charts = [
-        chart_card(report_charts.funnel_chart(p.funnel), "funnel"),
-        chart_card(report_charts.stage_now_chart(p.funnel, p.stagnant_by_stage), "stages now"),
-        chart_card(report_charts.days_in_stage_chart(p.days_in_stage, thresholds), "stage days"),
-    ]
-    rate, v = p.mql_to_sql, p.velocity
-    stagnant = int(p.stagnant_by_stage.sum())
-    cards = "".join(
-        [
-            kpi(
-                "MQL → SQL",
-                fmt_pct(rate.value),
-                f"{rate.numerator:,} of {rate.denominator:,} cohort MQLs",
-            ),
-            kpi("Cohort", fmt_int(p.funnel["reached"].iloc[0]), "leads created in the window"),
-            kpi("Sales cycle, mean", fmt_num(v.cycle_days) + " days", "created → won"),
-            kpi(
-                "Sales cycle, median",
-                fmt_num(p.cycle_days.median()) + " days",
-                f"{len(p.cycle_days):,} deals won",
-            ),
-            kpi("Stagnant open leads", fmt_int(stagnant), "past their stage's threshold"),
-            kpi(
-                "Stagnant share",
-                fmt_pct(stagnant / max(int(p.funnel["in_stage_now"].sum()), 1)),
-                "of open leads",
+    if cov.stages:
+        shown = funnel.dropna(subset=["reached"])
+        charts = [
+            chart_card(report_charts.funnel_chart(shown), "funnel"),
+            chart_card(report_charts.stage_now_chart(p.funnel, p.stagnant_by_stage), "stages now"),
+            chart_card(
+                report_charts.days_in_stage_chart(p.days_in_stage, thresholds), "stage days"
             ),
         ]
-    )
+    else:
+        charts = [
+            unknown_note("Stage-to-stage funnel, stages now and days in stage", cov.no_stages)
+        ]
+    rate, v = p.mql_to_sql, p.velocity
+    stagnant = int(p.stagnant_by_stage.sum())
+    won = p.funnel.iloc[-1]
+    cards = [
+        _mql_to_sql(rate, cov, "cohort MQLs"),
+        kpi("Cohort", fmt_int(p.funnel["reached"].iloc[0]), "leads created in the window"),
+        kpi("Cohort won", fmt_pct(won["conversion_from_first"]), f"{won['reached']:,} leads"),
+        kpi("Sales cycle, mean", fmt_num(v.cycle_days) + " days", "created → won"),
+        kpi(
+            "Sales cycle, median",
+            fmt_num(p.cycle_days.median()) + " days",
+            f"{len(p.cycle_days):,} deals won",
+        ),
+    ]
+    if cov.stages:
+        share = stagnant / max(int(p.funnel["in_stage_now"].sum()), 1)
+        cards += [
+            kpi("Stagnant open leads", fmt_int(stagnant), "past their stage's threshold"),
+            kpi("Stagnant share", fmt_pct(share), "of open leads"),
+        ]
+    else:
+        cards.append(unknown_kpi("Stagnant open leads", cov.no_stages))
     table = (
         f'<div class="card span"><h3>Stages</h3><div class="wide">{data_table(merged, columns)}'
         "</div></div>"
     )
-    return f'<div class="grid">{"".join(charts)}<div class="kpis two">{cards}</div>{table}</div>'
+    kpis = f'<div class="kpis two">{"".join(cards)}</div>'
+    return f'<div class="grid">{"".join(charts)}{kpis}{table}</div>'
 
 
-def _velocity_section(inputs: ReportInputs, p: PipelineMetrics | None) -> str:
+def _velocity_section(inputs: ReportInputs, p: PipelineMetrics | None, cov: Coverage) -> str:
     if p is None:
         return empty_note("No stage_history table in the store: velocity needs it.")
     v = p.velocity
-    formula = (
-        f"{v.open_opportunities:,} open opportunities × {fmt_pct(v.win_rate.value)} win rate × "
-        f"{fmt_money(v.avg_deal_value)} average deal ÷ {fmt_num(v.cycle_days)} days cycle "
-        f"= <b>{fmt_money(v.per_day)} per day</b> ({fmt_money(30 * v.per_day)} per 30 days)"
-    )
+    if np.isnan(v.per_day):
+        formula = f"{NOT_MEASURABLE}: {esc(_velocity_gaps(v, cov))}"
+    else:
+        formula = (
+            f"{v.open_opportunities:,} open opportunities × {fmt_pct(v.win_rate.value)} win "
+            f"rate × {fmt_money(v.avg_deal_value)} average deal ÷ {fmt_num(v.cycle_days)} days "
+            f"cycle = <b>{fmt_money(v.per_day)} per day</b> ({fmt_money(30 * v.per_day)} per "
+            "30 days)"
+        )
     latest = p.lvr.iloc[-1]
-    cards = "".join(
-        [
-            kpi(
-                "Lead velocity rate",
-                fmt_pct(latest["lvr"]),
-                f"SQLs {latest['month']:%B %Y} vs month before",
-            ),
-            kpi("SQLs last month", fmt_int(latest["qualified_leads"]), "first reached qualified"),
-            kpi(
-                "Win rate",
-                fmt_pct(v.win_rate.value),
-                f"{v.win_rate.numerator:,} won of {v.win_rate.denominator:,} closed opportunities",
-            ),
-            kpi("Average deal", fmt_money(v.avg_deal_value), "deals won in window"),
-        ]
+    deal = (
+        unknown_kpi("Average deal", "no deal won in the window has a deal value")
+        if np.isnan(v.avg_deal_value)
+        else kpi("Average deal", fmt_money(v.avg_deal_value), "deals won in window")
+    )
+    sqls = (
+        kpi("SQLs last month", fmt_int(latest["qualified_leads"]), "first reached qualified")
+        if cov.sql
+        else unknown_kpi("SQLs last month", cov.no_sql)
+    )
+    cards = "".join([_lvr(p, cov, "%B %Y"), sqls, _win_rate(v, cov, long=True), deal])
+    chart = (
+        chart_card(report_charts.lvr_chart(p.lvr), "lead velocity")
+        if cov.sql
+        else unknown_note("Lead velocity", cov.no_sql)
     )
     return (
         f'<p class="formula">Pipeline velocity: {formula}</p>'
-        f'<div class="grid">{chart_card(report_charts.lvr_chart(p.lvr), "lead velocity")}'
-        f'<div class="kpis two">{cards}</div></div>'
+        f'<div class="grid">{chart}<div class="kpis two">{cards}</div></div>'
     )
 
 
@@ -215,14 +305,15 @@ def render_report(inputs: ReportInputs) -> str:
     first, last = at - pd.Timedelta(days=inputs.window_days), at - pd.Timedelta(days=1)
     window = f"window: {first.date()} to {last.date()} ({inputs.window_days} days)"
     pipeline = pipeline_metrics(inputs)
+    cov = coverage_of(inputs.leads, inputs.stage_history, at, inputs.stages)
     bodies = {
-        "summary": _summary(inputs, pipeline, current),
-        "funnel": _funnel_section(inputs, pipeline),
-        "velocity": _velocity_section(inputs, pipeline),
+        "summary": _summary(inputs, pipeline, current, cov),
+        "funnel": _funnel_section(inputs, pipeline, cov),
+        "velocity": _velocity_section(inputs, pipeline, cov),
         "scores": scores_section(inputs, current),
-        "cleanup": cleanup_section(inputs, current),
-        "revenue": revenue_section(inputs, current),
-        "segments": segments_section(inputs, current),
+        "cleanup": cleanup_section(inputs, current, cov),
+        "revenue": revenue_section(inputs, current, cov),
+        "segments": segments_section(inputs, current, cov),
         "monitoring": monitoring_section(inputs, current),
     }
     leads_text = {

@@ -12,6 +12,7 @@ import pandas as pd
 from pipelines import empty_table
 from scoring.reports import charts as report_charts
 from scoring.reports import health, metrics
+from scoring.reports.coverage import Coverage, unknown_kpi, unknown_note
 from scoring.reports.html import (
     Column,
     Markup,
@@ -82,12 +83,10 @@ def scores_section(inputs: ReportInputs, current: pd.DataFrame) -> str:
     earlier = metrics.earlier_run(dates, inputs.as_of, inputs.horizon_days)
     if earlier is None:
         hint = (inputs.as_of - pd.Timedelta(days=inputs.horizon_days)).date()
-        cards.append(
-            empty_note(
-                "No earlier scoring run to check grades against outcomes: score an earlier "
-                f"date too (e.g. `leadscore score --as-of {hint}`)."
-            )
+        why = (
+            f"no earlier scoring run; score an earlier date too (`leadscore score --as-of {hint}`)"
         )
+        cards.append(unknown_note("Grades against outcomes", why))
     else:
         outcomes = metrics.grade_outcomes(
             runs_at(inputs.lead_scores, earlier), inputs.leads, inputs.as_of, inputs.horizon_days
@@ -120,11 +119,15 @@ def _why(row: pd.Series, thresholds: dict[str, int]) -> str:
     return "; ".join(parts)
 
 
-def cleanup_section(inputs: ReportInputs, current: pd.DataFrame) -> str:
+def cleanup_section(
+    inputs: ReportInputs, current: pd.DataFrame, cov: Coverage | None = None
+) -> str:
+    """Stagnant or dormant leads; only dormant ones when the CRM records no stages."""
+    stages_known = cov is None or cov.stages
     todo = health.cleanup_list(
         inputs.leads,
         inputs.activities,
-        inputs.stage_history,
+        inputs.stage_history if stages_known else None,
         inputs.as_of,
         inputs.stages,
         inputs.dormant_days,
@@ -141,6 +144,8 @@ def cleanup_section(inputs: ReportInputs, current: pd.DataFrame) -> str:
         "recycle to nurture": "stalled early, or dormant",
     }
     cards = "".join(kpi(a, fmt_int(counts.get(a, 0)), notes[a]) for a in health.ACTIONS)
+    if cov is not None and not stages_known:
+        cards += unknown_kpi("stagnant", cov.no_stages + "; dormant leads only")
     by_owner = pd.crosstab(todo["owner_id"].fillna("(unassigned)"), todo["action"])
     by_owner = by_owner.reindex(columns=list(health.ACTIONS), fill_value=0)
     by_owner["total"] = by_owner.sum(axis=1)
@@ -172,33 +177,53 @@ def cleanup_section(inputs: ReportInputs, current: pd.DataFrame) -> str:
     )
 
 
-def revenue_section(inputs: ReportInputs, current: pd.DataFrame) -> str:
+def revenue_section(
+    inputs: ReportInputs, current: pd.DataFrame, cov: Coverage | None = None
+) -> str:
+    """Expected revenue by owner and source; expected conversions when no deal has a value."""
     if current.empty:
         return _no_run(inputs)
+    money = cov is None or cov.deal_values > 0
+    # Without deal values, every expected value is probability × the configured default:
+    # an assumption, not revenue. Σ probability (expected conversions) is what is known.
+    scores = current if money else current.assign(expected_value=current["probability"])
+    what = "expected revenue" if money else "expected conversions"
+    fmt = fmt_money if money else (lambda v: fmt_num(v, 1))
     cards = []
     for by, title in (("owner_id", "owner"), ("source", "source")):
-        table = metrics.expected_revenue(current, inputs.leads, by)
+        table = metrics.expected_revenue(scores, inputs.leads, by)
         top = table.head(TOP_BARS)
         chart = report_charts.hbar_chart(
-            top[by], top["expected_revenue"], f"Expected revenue by {title}", money=True
+            top[by], top["expected_revenue"], f"{what.capitalize()} by {title}", money=money
         )
         columns = [
             Column(by, title),
             Column("leads", "open leads", fmt_int, True),
-            Column("expected_revenue", "expected revenue", fmt_money, True),
+            Column("expected_revenue", what, fmt, True),
             Column("share", "share", fmt_pct, True),
         ]
         scroll = f'<div class="scroll short">{data_table(table, columns)}</div>'
-        cards.append(chart_card(chart, f"expected revenue by {title}", scroll))
-    total = current["expected_value"].sum()
+        cards.append(chart_card(chart, f"{what} by {title}", scroll))
+    if money:
+        total = kpi(
+            "Expected revenue", fmt_money(current["expected_value"].sum()), "all open leads"
+        )
+    else:
+        assert cov is not None
+        total = unknown_kpi("Expected revenue", cov.no_deal_values) + kpi(
+            "Expected conversions", fmt_num(current["probability"].sum(), 0), "Σ probability"
+        )
     return (
-        f'<div class="kpis">{kpi("Expected revenue", fmt_money(total), "all open leads")}'
-        f"{kpi('Open leads scored', fmt_int(len(current)))}</div>"
+        f'<div class="kpis">{total}{kpi("Open leads scored", fmt_int(len(current)))}</div>'
         f'<div class="grid" style="margin-top:16px">{"".join(cards)}</div>'
     )
 
 
-def segments_section(inputs: ReportInputs, current: pd.DataFrame) -> str:
+def segments_section(
+    inputs: ReportInputs, current: pd.DataFrame, cov: Coverage | None = None
+) -> str:
+    """Cohort outcomes and open scored leads per source and industry."""
+    money = cov is None or cov.deal_values > 0
     charts, tables = [], []
     for by in ("source", "industry"):
         table = metrics.breakdown(inputs.leads, current, inputs.as_of, by, inputs.window_days)
@@ -219,6 +244,8 @@ def segments_section(inputs: ReportInputs, current: pd.DataFrame) -> str:
             Column("mean_score", "mean score", fmt_num, True),
             Column("expected_revenue", "expected revenue", fmt_money, True),
         ]
+        if not money:  # no deal values: no average deal, no revenue to expect
+            columns = [c for c in columns if c.key not in ("avg_deal_value", "expected_revenue")]
         tables.append(
             f'<div class="card span"><h3>By {by}</h3><div class="scroll short">'
             f"{data_table(table, columns)}</div></div>"
@@ -270,7 +297,7 @@ def monitoring_section(inputs: ReportInputs, current: pd.DataFrame) -> str:
             sortable=False,
         )
         if len(table)
-        else empty_note("No earlier run or reference to compare this run's scores with.")
+        else unknown_note("Score drift", "no earlier scoring run and no training reference")
     )
     if inputs.reference is None or inputs.current_features is None:
         features = empty_note(

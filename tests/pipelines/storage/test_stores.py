@@ -158,3 +158,25 @@ def assert_streamed_frames_land_together(store) -> None:
 
 def test_streamed_frames_land_together_or_not_at_all(store) -> None:
     assert_streamed_frames_land_together(store)
+
+
+def test_a_dataset_reads_dates_in_either_spelling(tmp_path: Path) -> None:
+    """Spark once named partitions by the timestamp (escaped), now by the date alone."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    dataset = tmp_path / "dir" / "lead_scores"
+    spellings = {"as_of=2026-10-15 00%3A00%3A00": ["L1", "L2"], "as_of=2026-10-22": ["L3"]}
+    for name, ids in spellings.items():
+        (dataset / name).mkdir(parents=True)
+        pq.write_table(pa.table({"lead_id": ids}), dataset / name / "part-0.parquet")
+    store = open_store(f"parquet:///{tmp_path / 'dir'}")
+    rows = store.read("lead_scores").sort_values("lead_id", ignore_index=True)
+    assert str(rows["as_of"].dt.tz) == "UTC"
+    assert rows["as_of"].dt.strftime("%Y-%m-%d %H:%M").tolist() == [
+        "2026-10-15 00:00",
+        "2026-10-15 00:00",
+        "2026-10-22 00:00",
+    ]
+    later = store.read("lead_scores", equals={"as_of": pd.Timestamp("2026-10-22", tz="UTC")})
+    assert later["lead_id"].tolist() == ["L3"]

@@ -137,9 +137,25 @@ def test_a_date_is_found_among_the_partitions_spark_wrote(chain: dict) -> None:
     from scoring.nightly.spark import _date_partitions
 
     dataset = Path(chain["spark"].removeprefix("parquet:///")) / "lead_scores"
-    assert len(list(dataset.glob("as_of=*"))) == 2
+    names = sorted(p.name for p in dataset.glob("as_of=*"))
+    assert names == [f"as_of={AS_OF.date()}", f"as_of={LATER.date()}"]  # the date alone
     for day in (AS_OF, LATER):
         found = _date_partitions(dataset, day, "UTC")
-        assert len(found) == 1 and str(day.date()) in found[0].name
-        assert _date_partitions(dataset, day, "America/New_York") == []  # 5 hours apart
+        assert len(found) == 1 and found[0].name == f"as_of={day.date()}"
+        assert _date_partitions(dataset, day, "America/New_York") == found  # UTC, always
     assert _date_partitions(dataset, AS_OF - pd.Timedelta(days=1), "UTC") == []
+
+
+def test_both_spellings_of_a_partition_are_found(tmp_path: Path) -> None:
+    from scoring.nightly.spark import _date_partitions, partition_value
+
+    assert partition_value(AS_OF) == "2026-10-15"
+    assert partition_value(AS_OF + pd.Timedelta(hours=12)) == "2026-10-15T12:00:00+00:00"
+    old, new = "as_of=2026-10-15 00%3A00%3A00", "as_of=2026-10-22"  # Spark's older spelling
+    for name in (old, new, ".leadscore-staging-x"):
+        (tmp_path / name).mkdir()
+    assert [p.name for p in _date_partitions(tmp_path, AS_OF, "UTC")] == [old]
+    assert [p.name for p in _date_partitions(tmp_path, LATER, "UTC")] == [new]
+    # The older spelling is a wall time in the session's zone; the date alone is UTC.
+    assert _date_partitions(tmp_path, AS_OF, "America/New_York") == []
+    assert [p.name for p in _date_partitions(tmp_path, LATER, "America/New_York")] == [new]
