@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import numpy as np
 import pandas as pd
 
 from pipelines.ingest.spec import MappingError, StageEntry, TableMapping
@@ -78,13 +79,17 @@ def stage_entry_rows(
     return rows, made
 
 
-def attribute_rows(spec: TableMapping, frame: pd.DataFrame, lead_ids: pd.Series) -> pd.DataFrame:
-    """``lead_attributes`` rows (lead_id, name, value as text, kind) for filled values.
+def attribute_rows(
+    spec: TableMapping, frame: pd.DataFrame, lead_ids: pd.Series
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """``lead_attributes`` rows (lead_id, name, value as text, kind) for filled values, and
+    the index label of the leads row each comes from.
 
     Raises:
         MappingError: an attribute's column is not in the file.
     """
     parts = [pd.DataFrame({c: pd.Series(dtype=object) for c in ATTRIBUTE_COLUMNS})]
+    sources = [np.empty(0, dtype="int64")]
     for name, attribute in spec.attribute_specs():
         source = attribute.column or name
         if source not in frame.columns:
@@ -98,6 +103,7 @@ def attribute_rows(spec: TableMapping, frame: pd.DataFrame, lead_ids: pd.Series)
             # A value that does not parse stays as text, for the check to quarantine it.
             text = text.where(numbers.isna(), numbers.map(repr))
         present = text.notna()
+        sources.append(frame.index[present.to_numpy()].to_numpy(dtype="int64"))
         parts.append(
             pd.DataFrame(
                 {
@@ -108,4 +114,4 @@ def attribute_rows(spec: TableMapping, frame: pd.DataFrame, lead_ids: pd.Series)
                 }
             )
         )
-    return pd.concat(parts, ignore_index=True).astype(object)
+    return pd.concat(parts, ignore_index=True).astype(object), np.concatenate(sources)

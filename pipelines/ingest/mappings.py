@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from pipelines.contracts import BOOLEAN_COLUMNS, INPUT_TABLES, TIME_COLUMNS
@@ -55,6 +56,7 @@ class MappedExport:
     lookups: list[LookupCounts] = field(default_factory=list)
     stage_entries: Counter[str] = field(default_factory=Counter)
     attributes: pd.DataFrame | None = None
+    attribute_sources: np.ndarray | None = None  # the leads row of each attribute row
 
 
 def _coalesce(first: pd.Series, second: pd.Series) -> pd.Series:
@@ -191,7 +193,7 @@ def _derive_from_leads(mapping: Mapping, kept: pd.DataFrame, export: MappedExpor
             f"stage_history: {sum(made.values()):,} rows from the leads file's dates ({counts})"
         )
     if spec.attributes:
-        export.attributes = attribute_rows(spec, kept, lead_ids)
+        export.attributes, export.attribute_sources = attribute_rows(spec, kept, lead_ids)
 
 
 def map_export(

@@ -52,3 +52,24 @@ def test_an_import_replaces_the_attributes_of_the_leads_it_loads(tmp_path: Path)
     )
     assert "lead_attributes" not in counts
     assert store.read("lead_attributes")["lead_id"].tolist() == ["gone"]
+
+
+def test_a_duplicated_lead_keeps_the_attributes_of_the_copy_it_keeps(tmp_path: Path) -> None:
+    store_uri = f"duckdb:///{tmp_path / 's.duckdb'}"
+    rows = {
+        "ID": ["a", "a", "b"],
+        "Created": ["2026-01-05", "2026-01-09", "2026-01-06"],  # the second a is newer
+        "Product": ["Team", "Business", "Team"],
+    }
+    counts = import_file(
+        tmp_path, store_uri, rows, {"product": {"column": "Product", "kind": "category"}}
+    )
+    assert counts["lead_attributes"] == (3, 2)
+    stored = open_store(store_uri).read("lead_attributes").set_index("lead_id")["value"]
+    assert stored.to_dict() == {"a": "Business", "b": "Team"}
+    quarantine = open_store(store_uri).read("quarantine")
+    checks = quarantine.groupby("table_name")["check"].apply(list).to_dict()
+    assert checks == {
+        "leads": ["superseded_duplicate"],
+        "lead_attributes": ["superseded_duplicate"],
+    }
