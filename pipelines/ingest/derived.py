@@ -46,12 +46,14 @@ def rows_where(
 
 def stage_entry_rows(
     entries: tuple[StageEntry, ...], frame: pd.DataFrame, lead_ids: pd.Series, zone: str
-) -> tuple[pd.DataFrame, Counter[str]]:
-    """``stage_history`` rows from date columns: one per filled date whose condition holds.
+) -> tuple[pd.DataFrame, Counter[str], np.ndarray]:
+    """``stage_history`` rows from date columns: one per filled date whose condition holds;
+    the rows made per stage; the index label of the leads row each comes from.
 
     A date that does not parse stays as text, for the contract check to quarantine its row.
     """
     parts = []
+    sources = [np.empty(0, dtype="int64")]
     made: Counter[str] = Counter()
     for i, entry in enumerate(entries):
         label = f"tables.leads.stage_entries[{i}]"
@@ -75,8 +77,9 @@ def stage_entry_rows(
             )
         )
         made[entry.stage] += int(filled.sum())
+        sources.append(frame.index[filled.to_numpy()].to_numpy(dtype="int64"))
     rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    return rows, made
+    return rows, made, np.concatenate(sources)
 
 
 def attribute_rows(

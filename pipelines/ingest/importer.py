@@ -104,6 +104,7 @@ def validate_mapped(mapped: MappedExport) -> CrmTables:
     raw["leads"], superseded = resolve_duplicate_leads(raw["leads"])  # type: ignore[arg-type]
     for name in ("activities", "stage_history"):
         raw.setdefault(name, None)
+    superseded_stages = _drop_superseded_stage_entries(mapped, raw, superseded)
     attributes = None
     if mapped.attributes is not None and mapped.attribute_sources is not None:
         # A superseded copy of a duplicated lead takes its attributes with it.
@@ -121,7 +122,10 @@ def validate_mapped(mapped: MappedExport) -> CrmTables:
             bad_leads.astype(str)
         )
         rejected.loc[orphan, "check"] = "lead_quarantined"
-        own = [mapped.rejected.get(table), superseded if table == "leads" else None]
+        own = [
+            mapped.rejected.get(table),
+            {"leads": superseded, "stage_history": superseded_stages}.get(table),
+        ]
         if any(frame is not None and len(frame) for frame in own):
             parts = [frame for frame in (*own, rejected) if frame is not None and len(frame)]
             rejected = pd.concat(parts, ignore_index=True)
@@ -166,6 +170,27 @@ def _operations(
         operations.append(Append("quarantine", quarantine))
     operations.append(metadata_operation("data_origin", "imported"))
     return operations, replaced
+
+
+def _drop_superseded_stage_entries(
+    mapped: MappedExport, raw: dict[str, pd.DataFrame | None], superseded: pd.DataFrame
+) -> pd.DataFrame | None:
+    """Takes the stage rows made from a superseded copy's dates out of ``raw``; returns
+    their rejections (``superseded_duplicate``)."""
+    sources, stages = mapped.stage_entry_sources, raw.get("stage_history")
+    if sources is None or stages is None:
+        return None
+    gone = sources.index[np.isin(sources.to_numpy(), superseded["row_index"])]
+    gone = gone[gone.isin(stages.index)]
+    raw["stage_history"] = stages.drop(index=gone)
+    return pd.DataFrame(
+        {
+            "column": "lead_id",
+            "check": SUPERSEDED,
+            "failure_case": stages.loc[gone, "lead_id"].astype(str).to_numpy(),
+            "row_index": gone.to_numpy(dtype="int64"),
+        }
+    )
 
 
 def _lead_rejections(attributes: pd.DataFrame, rows: np.ndarray, check: str) -> pd.DataFrame:

@@ -57,6 +57,8 @@ class MappedExport:
     stage_entries: Counter[str] = field(default_factory=Counter)
     attributes: pd.DataFrame | None = None
     attribute_sources: np.ndarray | None = None  # the leads row of each attribute row
+    # stage_history rows made from the leads file's dates → the leads row each comes from
+    stage_entry_sources: pd.Series | None = None
 
 
 def _coalesce(first: pd.Series, second: pd.Series) -> pd.Series:
@@ -183,10 +185,12 @@ def _derive_from_leads(mapping: Mapping, kept: pd.DataFrame, export: MappedExpor
     spec = mapping.tables["leads"]
     lead_ids = export.tables["leads"]["lead_id"]
     if spec.stage_entries:
-        rows, made = stage_entry_rows(spec.stage_entries, kept, lead_ids, mapping.timezone)
+        rows, made, sources = stage_entry_rows(spec.stage_entries, kept, lead_ids, mapping.timezone)
         given = export.tables.get("stage_history")
         parts = [given, rows] if given is not None else [rows]
         export.tables["stage_history"] = pd.concat(parts, ignore_index=True)
+        first = 0 if given is None else len(given)
+        export.stage_entry_sources = pd.Series(sources, index=first + np.arange(len(rows)))
         export.stage_entries = made
         counts = ", ".join(f"{stage} {n:,}" for stage, n in made.items())
         export.notes.append(
