@@ -12,7 +12,9 @@ an event is read when its lead is unknown (an orphan) or when the row may break 
 contract (a missing or unparseable value). These "may" checks are a vectorised superset of
 the pandera checks that decide, so what is read is validated and quarantined with the same
 checks and messages as a full read; the leads not read all meet the contract. The deals
-they won before ``as_of`` are read apart (``OpenSlices.closed_won``), for deal sizes.
+they won before ``as_of`` are read apart (``OpenSlices.closed_won``), for deal sizes. The
+optional ``lead_attributes`` are read for the leads read (a bad row of a lead not read is
+not quarantined by the run: it is never used).
 
 :func:`slice_open_rows` cuts those rows by lead into slices in one pass (DuckDB
 ``COPY … PARTITION_BY`` of a hash bucket into a scratch directory), so that each slice
@@ -39,6 +41,7 @@ from pipelines.storage.prechecks import doubtful_event_sql, doubtful_lead_sql, t
 from pipelines.timestamps import utc
 
 EVENT_TABLES = ("activities", "stage_history")
+ATTRIBUTES = "lead_attributes"  # optional; read for the leads read, like a lead's own columns
 RawInputs = dict[str, pd.DataFrame | None]
 """Raw input frames by table name (None: the store has no such table)."""
 _BUCKET = "_bucket"
@@ -117,7 +120,7 @@ def _duckdb(store: Store, memory_limit: str) -> Iterator[Any]:
 
 
 def _present(store: Store) -> list[str]:
-    return ["leads", *(t for t in EVENT_TABLES if store.exists(t))]
+    return ["leads", *(t for t in (*EVENT_TABLES, ATTRIBUTES) if store.exists(t))]
 
 
 def _pushes_down(store: Store) -> bool:
@@ -148,7 +151,14 @@ def _selects(
     queries: dict[str, tuple[str, list[Any]]] = {"leads": (f"SELECT * FROM {leads}{where}", [])}
     for table in tables[1:]:
         source = _source(store, table)
-        if filtered and _complete(con, store, table):
+        if filtered and table == ATTRIBUTES:
+            # Attributes of leads not read are never used, and an unknown lead's are ignored.
+            lead = "CAST(lead_id AS VARCHAR)"
+            queries[table] = (
+                f"SELECT * FROM {source} WHERE {lead} IN (SELECT lead_id FROM wanted)",
+                [],
+            )
+        elif filtered and _complete(con, store, table):
             queries[table] = (open_events_sql(table, source, leads), [])
         else:
             queries[table] = (f"SELECT * FROM {source}", [])
@@ -165,7 +175,11 @@ def _extra_select(store: Store, table: str, equals: dict[str, Any]) -> tuple[str
 
 def _prepare(con: Any, store: Store, as_of: pd.Timestamp, tables: list[str]) -> None:
     if _complete(con, store, "leads"):
-        events = {t: _source(store, t) for t in tables[1:] if _complete(con, store, t)}
+        events = {
+            t: _source(store, t)
+            for t in tables[1:]
+            if t in EVENT_TABLES and _complete(con, store, t)
+        }
         wanted = wanted_leads_sql(_source(store, "leads"), events)
         con.execute(f"CREATE TEMP TABLE wanted AS {wanted}", {"at": _bound(as_of)})
 
@@ -360,6 +374,9 @@ def _read_postgres(
         raise StoreError(f"store {store.uri}: no way to read only the open leads' rows")
     out: RawInputs = {"leads": store.read("leads", part=part)}
     for table in tables[1:]:
+        if table == ATTRIBUTES:  # every lead is read here
+            out[table] = store.read(table, part=part)
+            continue
         where = postgres_events_where(store.schema, table, as_of)
         out[table] = store.read(table, part=part, where=where)
     return out | ({} if "stage_history" in out else {"stage_history": None})

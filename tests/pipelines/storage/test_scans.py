@@ -145,3 +145,27 @@ def test_a_missing_column_stops_with_the_contract_line(
     column = "created_at" if table == "leads" else "type"
     with pytest.raises(ContractError, match=f"table '{table}'.*column '{column}'"):
         read_open_inputs(store, AS_OF)
+
+
+@pytest.mark.parametrize("kind", ["duckdb", "parquet"])
+def test_open_reads_and_slices_carry_the_open_leads_attributes(
+    kind: str, tmp_path: Path, small_crm: dict
+) -> None:
+    store = open_store(f"{kind}:///{tmp_path / ('s.duckdb' if kind == 'duckdb' else 'dir')}")
+    for name, frame in small_crm.items():
+        store.write(name, frame)
+    ids = small_crm["leads"]["lead_id"]
+    store.write(
+        "lead_attributes",
+        pd.DataFrame(
+            {"lead_id": ids, "name": "region", "value": [f"r{i % 4}" for i in range(len(ids))]}
+        ).assign(kind="category"),
+    )
+    full = _open_rows(read_inputs(store))["leads"].set_index("lead_id")["attr_region"]
+    assert full.notna().all() and len(full) > 100
+    found = _open_rows(read_open_inputs(store, AS_OF))["leads"]
+    assert found.set_index("lead_id")["attr_region"].to_dict() == full.to_dict()
+    with slice_open_rows(store, AS_OF, 3, tmp_path / "scratch") as slices:
+        parts = [validate_inputs(slices.read(i)) for i in range(3)]
+    sliced = pd.concat([_open_rows(p)["leads"] for p in parts]).set_index("lead_id")
+    assert sliced["attr_region"].to_dict() == full.to_dict()
