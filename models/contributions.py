@@ -52,7 +52,8 @@ class ExactTables:
     # decisions: rows of the decision matrix are the numerical nodes, then the categorical
     # ones, then an always-zero row; row_of[node] is a node's row
     row_of: np.ndarray
-    num_source: np.ndarray  # row of the stacked feature variants (see _decisions) per node
+    variant_features: list[np.ndarray]  # per missing rule (see _decisions): features it reads
+    num_source: np.ndarray  # per numerical node: its row among the stacked variants
     num_threshold: np.ndarray
     # decisions: categorical nodes read the codes of cat_features[cat_feature_index]
     cat_features: np.ndarray
@@ -98,12 +99,23 @@ def _decision_arrays(forest: Forest) -> dict[str, Any]:
     cat_features, cat_feature_index = np.unique(forest.feature[cat_pos], return_inverse=True)
     return {
         "row_of": row_of,
-        "num_source": variant * forest.num_features + forest.feature[num_pos],
+        **_variant_sources(variant, forest.feature[num_pos]),
         "num_threshold": forest.threshold[num_pos],
         "cat_features": cat_features,
         "cat_feature_index": cat_feature_index.reshape(-1),
         "cat_lut": lut,
     }
+
+
+def _variant_sources(variant: np.ndarray, feature: np.ndarray) -> dict[str, Any]:
+    """Only the (missing rule, feature) pairs some node reads, stacked: their rows per node."""
+    features, sources, offset = [], np.zeros(len(feature), dtype="int64"), 0
+    for v in range(5):
+        used, position = np.unique(feature[variant == v], return_inverse=True)
+        sources[variant == v] = offset + position.reshape(-1)
+        features.append(used)
+        offset += len(used)
+    return {"variant_features": features, "num_source": sources}
 
 
 def compile_contributions(booster: Any, group_bits: int = GROUP_BITS) -> ExactTables:
@@ -182,21 +194,20 @@ def _decisions(tables: ExactTables, XT: np.ndarray) -> np.ndarray:
     rows = XT.shape[1]
     numerical = len(tables.num_source)
     D = np.zeros((tables.num_nodes + 1, rows), dtype=bool)
-    missing = np.isnan(XT)
     # LightGBM reads |x| <= 1e-35f as an absent value, i.e. 0, and NaN as 0 unless the
     # split has missing_type NaN. A missing value goes the split's default way: -inf goes
     # left of any threshold, NaN right of every one. One variant of X per missing rule.
-    clean = np.where(missing | (np.abs(XT) <= ZERO_THRESHOLD), 0.0, XT)
-    zero = clean == 0.0
-    variants = np.concatenate(
-        [
-            clean,
-            np.where(missing, -np.inf, clean),  # 1: missing_type NaN, default left
-            np.where(missing, np.nan, clean),  # 2: NaN, default right
-            np.where(zero, -np.inf, clean),  # 3: missing_type Zero, default left
-            np.where(zero, np.nan, clean),  # 4: Zero, default right
-        ]
-    )
+    blocks = []
+    for rule, features in enumerate(tables.variant_features):
+        values = XT[features]
+        missing = np.isnan(values)
+        clean = np.where(missing | (np.abs(values) <= ZERO_THRESHOLD), 0.0, values)
+        if rule in (1, 2):  # missing_type NaN, default left / right
+            clean[missing] = -np.inf if rule == 1 else np.nan
+        elif rule in (3, 4):  # missing_type Zero, default left / right
+            clean[clean == 0.0] = -np.inf if rule == 3 else np.nan
+        blocks.append(clean)
+    variants = np.concatenate(blocks)
     np.less_equal(variants[tables.num_source], tables.num_threshold[:, None], out=D[:numerical])
     if len(tables.cat_features):
         width = tables.cat_lut.shape[1]

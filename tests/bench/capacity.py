@@ -25,6 +25,7 @@ SIZES: dict[str, dict[str, int]] = {
     "300 x 31 leaves, unbounded depth": {"n_estimators": 300, "num_leaves": 31, "max_depth": -1},
     "150 x 4 leaves, depth 2": {"n_estimators": 150, "num_leaves": 4, "max_depth": 2},
     "300 x 7 leaves, depth 3": {"n_estimators": 300, "num_leaves": 7, "max_depth": 3},
+    "150 x 2 leaves, depth 1": {"n_estimators": 150, "num_leaves": 2, "max_depth": 1},
 }
 
 
