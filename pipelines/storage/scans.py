@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -252,13 +252,18 @@ class OpenSlices:
     """``converted_at``, ``deal_value``, ``employees`` of the deals won before ``as_of`` by
     the leads not read (the leads read are in the slices: count their deals from there)."""
     root: Path | None = None
+    read_already: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """One slice's rows, read with the deals (handed out once)."""
 
     def read(self, index: int) -> RawInputs:
         """The raw input rows of slice ``index`` (as :func:`read_open_rows` returns them)."""
-        if self.root is None:  # one slice, or PostgreSQL: filtered where the rows are
+        if self.read_already and index == 0 and "leads" in self.read_already:
+            out: RawInputs = {t: self.read_already.pop(t) for t in self.tables}
+            return out | ({} if "stage_history" in out else {"stage_history": None})
+        if self.root is None:  # PostgreSQL: filtered where the rows are
             part = Part(index, self.count) if self.count > 1 else None
             return read_open_rows(self.store, self.as_of, part, self.memory_limit)
-        out: RawInputs = {t: self._read_bucket(t, index) for t in self.tables}
+        out = {t: self._read_bucket(t, index) for t in self.tables}
         return out | ({} if "stage_history" in out else {"stage_history": None})
 
     def read_extra(self, table: str, index: int) -> pd.DataFrame | None:
@@ -266,6 +271,8 @@ class OpenSlices:
         :func:`slice_open_rows`); None when the store has no such table."""
         if table not in self.extra:
             return None
+        if table in self.read_already and index == 0:
+            return self.read_already.pop(table)
         if self.root is not None:
             return self._read_bucket(table, index)
         if not _pushes_down(self.store):
@@ -321,9 +328,11 @@ def slice_open_rows(
         with _duckdb(store, memory_limit) as con:
             _prepare(con, store, as_of, tables)
             won = _closed_won(con, store, as_of)
+            read: dict[str, pd.DataFrame] = {}
             for table, (query, params) in _selects(con, store, tables, extra).items():
-                if count == 1:
-                    break
+                if count == 1:  # one slice: read here, in the connection that found the rows
+                    read[table] = con.sql(query, params=params).to_arrow_table().to_pandas()
+                    continue
                 target = str(root / table).replace("'", "''")
                 bucketed = f"SELECT *, {_bucket(count)} AS {_BUCKET} FROM ({query})"
                 statement = f"COPY ({bucketed}) TO '{target}' (FORMAT parquet, PARTITION_BY ({_BUCKET}), OVERWRITE_OR_IGNORE)"
@@ -331,7 +340,7 @@ def slice_open_rows(
                 empty = f"COPY (SELECT * FROM ({bucketed}) LIMIT 0) TO '{target}.empty.parquet' (FORMAT parquet)"
                 con.execute(empty, params)
         sliced = root if count > 1 else None
-        yield OpenSlices(store, as_of, count, tables, extra, memory_limit, won, sliced)
+        yield OpenSlices(store, as_of, count, tables, extra, memory_limit, won, sliced, read)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
