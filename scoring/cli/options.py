@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from scoring.cli.errors import EXIT_BAD_INPUT, EXIT_NO_CHAMPION, EXIT_STORE_UNAVAILABLE, fail
+from scoring.cli.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_NO_CHAMPION,
+    EXIT_STORE_UNAVAILABLE,
+    err_console,
+    fail,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -154,22 +160,41 @@ def show_time(stamp: pd.Timestamp) -> str:
 
 
 def check_in_data(
-    store: Store, day: pd.Timestamp, allow_future: bool, option: str = "--as-of"
+    store: Store,
+    day: pd.Timestamp,
+    allow_future: bool,
+    option: str = "--as-of",
+    grace_days: int = 0,
 ) -> None:
     """Exit 2 (one line) when ``day`` is after the day of the store's latest event, unless
-    ``allow_future``: a run as of a date the data do not reach reads as if nothing happened."""
+    ``allow_future``: a run as of a date the data do not reach reads as if nothing happened.
+
+    Args:
+        grace_days: days past the data's last day still accepted, with a warning (for the
+            default date, today: a weekend without a single event is not a stale export).
+    """
     from pipelines import stored_data_end
 
     if allow_future:
         return
     end = stored_data_end(store)
-    if end is not None and day > end.ceil("D"):
-        fail(
-            f"{option} {show_time(day)} is after the store's latest event "
-            f"({end:%Y-%m-%d %H:%M} UTC): the data stop there; pass an earlier --as-of, "
-            "or --allow-future if you mean it",
-            EXIT_BAD_INPUT,
+    if end is None or day <= end.ceil("D"):
+        return
+    import pandas as pd
+
+    if day <= end.ceil("D") + pd.Timedelta(days=grace_days):
+        err_console.print(
+            f"[yellow]warning: the store's latest event is {end:%Y-%m-%d %H:%M} UTC; "
+            f"scoring as of {show_time(day)}[/]",
+            highlight=False,
         )
+        return
+    fail(
+        f"{option} {show_time(day)} is after the store's latest event "
+        f"({end:%Y-%m-%d %H:%M} UTC): the data stop there; pass an earlier --as-of, "
+        "or --allow-future if you mean it",
+        EXIT_BAD_INPUT,
+    )
 
 
 def existing_store(uri: str | None) -> Store:

@@ -27,6 +27,8 @@ from scoring.cli.options import (
     require_tracking,
 )
 
+TODAY_GRACE_DAYS = 3  # score without --as-of: days past the data accepted, with a warning
+
 
 def score(
     as_of: AsOfOpt = None,
@@ -88,7 +90,10 @@ def score(
         features_cfg = load_config(FeaturesConfig, "features", config_dir)
         day = parse_date(as_of, allow_future) or pd.Timestamp.now(tz="UTC").normalize()
         opened = existing_store(store)
-        check_in_data(opened, day, allow_future, "--as-of" if as_of else "today")
+        if as_of:
+            check_in_data(opened, day, allow_future)
+        else:  # today: a quiet weekend is not a stale export
+            check_in_data(opened, day, allow_future, "today", grace_days=TODAY_GRACE_DAYS)
         require_tracking(store, tracking_uri)
         choice = _model_for(opened, cfg.model_name, model)
         with Progress(console=err_console, transient=True) as bar:

@@ -155,3 +155,22 @@ def test_export_of_a_store_never_scored_is_one_line(crm_store: str, tmp_path: Pa
     assert result.exit_code == EXIT_STORE_UNAVAILABLE
     assert "no table 'lead_scores'" in _error_line(result)
     assert not out.exists()
+
+
+def test_the_default_date_has_a_quiet_weekend_of_grace(
+    crm_store: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import typer
+
+    from pipelines import stored_data_end
+    from scoring.cli.options import check_in_data
+
+    store = open_store(crm_store)
+    last_day = stored_data_end(store).ceil("D")  # type: ignore[union-attr]
+    check_in_data(store, last_day + pd.Timedelta(days=2), False, "today", grace_days=3)
+    assert "warning: the store's latest event is" in capsys.readouterr().err
+    with pytest.raises(typer.Exit) as stopped:
+        check_in_data(store, last_day + pd.Timedelta(days=4), False, "today", grace_days=3)
+    assert stopped.value.exit_code == EXIT_BAD_INPUT
+    with pytest.raises(typer.Exit):  # a date given explicitly has no grace
+        check_in_data(store, last_day + pd.Timedelta(days=1), False)
