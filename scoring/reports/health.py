@@ -2,7 +2,8 @@
 
 Pure functions over contract frames (``leads``, ``activities``, ``stage_history``, and
 ``lead_scores`` for MQLs): they never read the store and never mutate their inputs. Every
-metric, its formula and its window are defined in ``docs/metrics.md``. Definitions:
+metric, its formula and its window are defined in the README (Pipeline health report:
+metrics). Definitions:
 
 * A lead *reached* a funnel stage when its furthest stage entered before ``as_of`` is that
   stage or a later one (a skipped stage, e.g. a deal without a demo, counts as passed).

@@ -1,8 +1,8 @@
 """Metrics of the scored lists: expected revenue, breakdowns, grades against outcomes, PSI.
 
 Pure functions over contract frames (``leads`` and ``lead_scores``); definitions, formulas
-and windows are in ``docs/metrics.md``. Functions taking ``lead_scores`` of one run raise
-``ValueError`` when given several ``as_of`` dates.
+and windows are in the README (Pipeline health report: metrics). Functions taking
+``lead_scores`` of one run raise ``ValueError`` when given several ``as_of`` dates.
 """
 
 from __future__ import annotations
