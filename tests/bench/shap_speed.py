@@ -5,7 +5,8 @@ Usage: ``python -m tests.bench.shap_speed [--rows 50000] [--leads 5000]``
 Two shapes, each timed on one core (``num_threads=1``; numpy is single-threaded here):
 - the issue's: 150 trees of depth 4 (15 leaves), 60 numeric features with NaNs;
 - production: the shipped pipeline (``configs/train.yaml``) trained on a generated CRM,
-  its transformed features (with categorical columns) tiled to ``--rows`` rows.
+  its transformed features (with categorical columns) tiled to ``--rows`` rows
+  (``--depth4``: also with the former default size, 15 leaves of depth 4).
 Prints one JSON line per shape: seconds, µs per row, speed-up, compile time, the largest
 difference from ``pred_contrib`` and the machine's load average.
 """
@@ -33,7 +34,9 @@ def _issue_shape(rows: int) -> tuple[object, pd.DataFrame]:
     return booster, pd.DataFrame(X, columns=[f"f{i}" for i in range(60)])
 
 
-def _production_shape(rows: int, leads: int) -> tuple[object, pd.DataFrame]:
+def _production_shape(
+    rows: int, leads: int, lightgbm: dict[str, int] | None = None
+) -> tuple[object, pd.DataFrame]:
     from models import TrainConfig, booster_of, scoring_frames
     from models.training import Folds, build_training_frame, fit_lightgbm
     from pipelines import FeaturesConfig, load_config, validate_inputs
@@ -41,6 +44,9 @@ def _production_shape(rows: int, leads: int) -> tuple[object, pd.DataFrame]:
     from tests.paths import CONFIGS
 
     train_cfg = load_config(TrainConfig, "train", CONFIGS)
+    if lightgbm:
+        sized = train_cfg.lightgbm.model_copy(update=lightgbm)
+        train_cfg = train_cfg.model_copy(update={"lightgbm": sized})
     features_cfg = load_config(FeaturesConfig, "features", CONFIGS)
     tables = validate_inputs(generate_crm(leads, seed=7))  # type: ignore[arg-type]
     frame, _ = build_training_frame(tables, train_cfg, features_cfg)
@@ -96,11 +102,17 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--leads", type=int, default=5_000, help="generated CRM (production)")
     parser.add_argument("--shape", choices=("issue", "production", "both"), default="both")
+    parser.add_argument(
+        "--depth4", action="store_true", help="also the pipeline at 15 leaves, depth 4"
+    )
     args = parser.parse_args()
     if args.shape in ("issue", "both"):
         print(json.dumps(compare("issue", *_issue_shape(args.rows))), flush=True)
     if args.shape in ("production", "both"):
         print(json.dumps(compare("production", *_production_shape(args.rows, args.leads))))
+    if args.depth4:
+        deeper = _production_shape(args.rows, args.leads, {"num_leaves": 15, "max_depth": 4})
+        print(json.dumps(compare("production, 15 leaves depth 4", *deeper)))
 
 
 if __name__ == "__main__":
