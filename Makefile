@@ -32,7 +32,7 @@ demo: venv ## Generate a synthetic CRM, train, score and print the top leads
 	$(BIN)/leadscore top -n 10 --as-of $(AS_OF) --store $(STORE)
 	$(BIN)/leadscore export --as-of $(AS_OF) --owner rep_01 --format html --out data/rep_01.html --store $(STORE)
 	$(BIN)/leadscore report --as-of $(AS_OF) --out data/report.html --store $(STORE)
-	@echo "store: $(STORE)   MLflow runs: sqlite:///data/mlflow.db (browse: $(BIN)/mlflow ui --backend-store-uri sqlite:///data/mlflow.db)"
+	@echo "store: $(STORE)   its MLflow registry: sqlite:///data/leadscore.mlflow.db (browse: $(BIN)/mlflow ui --backend-store-uri sqlite:///data/leadscore.mlflow.db)"
 	@echo "rep_01's ranked list: data/rep_01.html   pipeline health report: data/report.html"
 
 test: venv ## Run the test suite (everything CI needs; not the slow or bench tests)

@@ -18,12 +18,16 @@ class SnapshotSettings(Frozen):
         ge=1,
         description="cap per lead in the calibration and test folds (a lead open for weeks is not weeks of evidence)",
     )
-    negative_rate: float = Field(
-        1.0,
+    negative_rate: float | None = Field(
+        None,
         gt=0,
         le=1,
         description="share of the non-converting training snapshots kept, each then weighing "
-        "1/rate in LightGBM's fit (calibration and test folds are never sampled)",
+        "1/rate in LightGBM's fit (calibration and test folds are never sampled); null: all "
+        "of them up to sample_above_rows training rows, above that a rate keeping about that many",
+    )
+    sample_above_rows: int = Field(
+        2_000_000, ge=1, description="negative_rate null: the training rows kept at most"
     )
 
     per_lead_weight: bool = Field(
@@ -42,16 +46,19 @@ class SplitSettings(Frozen):
 
 
 class LightGBMSettings(Frozen):
-    """Sized for explanation: TreeSHAP (pred_contrib) cost grows with trees x leaves x depth^2.
+    """Sized by holdout quality (``python -m tests.bench.capacity``, README "Model size").
 
-    Measured on generated data: depth 4 / 15 leaves / 150 trees kept the holdout AUC of an
-    unbounded 300-tree model and cut pred_contrib from 7.5 to 0.8 ms per row.
+    On generated 20k-lead CRMs (seeds 7, 8, 9), 150 trees of depth 2 (4 leaves) beat depth 4
+    / 15 leaves on holdout AUC (+0.003 to +0.011), lift@10% and Brier; more trees or leaves
+    lost AUC, and depth 1 fell back to depth 4's AUC.
     """
 
     n_estimators: int = Field(150, gt=0)
     learning_rate: float = Field(0.1, gt=0)
-    num_leaves: int = Field(15, gt=1)
-    max_depth: int = Field(4, description="-1 for unbounded (slow explanations)")
+    num_leaves: int = Field(4, gt=1)
+    max_depth: int = Field(
+        2, description="-1 for unbounded (leaves over 14 deep: reasons by pred_contrib)"
+    )
     min_child_samples: int = Field(50, gt=0)
     subsample: float = Field(0.8, gt=0, le=1)
     subsample_freq: int = 1
@@ -103,6 +110,7 @@ class BaselineSettings(Frozen):
     naive_bayes_alpha: float = Field(1.0, gt=0, description="Laplace smoothing of value counts")
     logistic_c: float = Field(1.0, gt=0, description="inverse L2 strength of the logistic baseline")
     logistic_max_iter: int = Field(2000, gt=0)
+    fit_rows: int = Field(500_000, ge=1, description="fitted on a sample of at most this many")
 
 
 class LeakageSettings(Frozen):
@@ -111,6 +119,7 @@ class LeakageSettings(Frozen):
     drop_auc: float = Field(0.95, gt=0.5, le=1.0)
     drop_correlation: float = Field(0.95, gt=0, le=1.0)
     warn_auc: float = Field(0.80, gt=0.5, le=1.0, description="listed as 'check' in the report")
+    sample_rows: int = Field(500_000, ge=1, description="the report reads at most this many rows")
     fill_outcome_min: float = Field(
         0.9,
         gt=0,

@@ -20,6 +20,7 @@ import pandas as pd
 CHAMPION = "champion"
 EVALUATED_ARTIFACT = "evaluated_model"
 EXPERIMENT = "leadscore"
+ENV_KEYS = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
 
 class ModelNotFound(LookupError):
@@ -66,8 +67,17 @@ def configure(uri: str) -> None:
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     logging.getLogger("mlflow.sklearn").setLevel(logging.ERROR)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # MLflow copies what it is given into $MLFLOW_TRACKING_URI / $MLFLOW_REGISTRY_URI;
+    # put back what the user set, so that the next store's registry in this process (a
+    # test, a notebook) is not taken for an explicit choice by ``tracking_uri``.
+    before = {key: os.environ.get(key) for key in ENV_KEYS}
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    for key, value in before.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
     if mlflow.get_experiment_by_name(EXPERIMENT) is None:
         db = local_registry(uri)
         location = artifacts_beside(db).resolve().as_uri() if db is not None else None

@@ -17,7 +17,7 @@ import pandas as pd
 
 from models.baselines import build_baselines
 from models.config import TrainConfig
-from models.errors import InsufficientDataError
+from models.errors import InsufficientDataError, require_leads
 from models.estimator import (
     build_pipeline,
     drop_leaking_features,
@@ -28,6 +28,7 @@ from models.exclusions import blanking, feature_sources, inputs_of, model_input_
 from models.grades import GradeThresholds
 from models.publishing import Candidate, flatten, publish
 from models.refit import Refit, refit_on_all
+from models.sampling import automatic_negative_rate, fit_sample, weigh_per_lead
 from models.segments import add_segments, check_segment_column, segment_summary
 from models.splits import FOLDS, TimeFolds, assign_folds, choose_folds
 from models.tuning import tune
@@ -73,11 +74,7 @@ def build_training_frame(
     build_features: FeatureBuilder = build_feature_frame,
 ) -> tuple[pd.DataFrame, TimeFolds]:
     """Labelled feature rows over the snapshot history, each tagged with its fold."""
-    if tables.leads.empty:
-        raise InsufficientDataError(
-            "no leads to train on: the store's leads table is empty or every row fails the "
-            "contract (import or generate a CRM first)"
-        )
+    require_leads(tables)
     horizon = features_cfg.horizon_days
     data_end = as_of if as_of is not None else tables.data_end()
     last_labelled = (data_end - pd.Timedelta(days=horizon)).normalize()
@@ -104,8 +101,11 @@ def build_training_frame(
     for fold, part in snapshots.groupby("fold", sort=True):
         cap = caps[str(fold)]
         part = part if cap is None else cap_per_lead(part, cap, train_cfg.seed)
-        if fold == "train" and rate < 1:  # before the features: the point is to build fewer
-            part = sample_negatives(part, rate, train_cfg.seed)
+        if fold == "train":  # before the features: the point is to build fewer
+            settings = train_cfg.snapshots
+            kept = rate or automatic_negative_rate(part["label"], settings.sample_above_rows)
+            if kept < 1:
+                part = sample_negatives(part, kept, train_cfg.seed)
         if fold == "train" and train_cfg.snapshots.per_lead_weight:
             part = weigh_per_lead(part)
         parts.append(part)
@@ -114,15 +114,6 @@ def build_training_frame(
         tables.leads, tables.activities, tables.stage_history, snapshots, features_cfg
     )
     return frame, folds
-
-
-def weigh_per_lead(snapshots: pd.DataFrame) -> pd.DataFrame:
-    """Each lead's snapshots share one unit of weight (times a sampling weight), scaled to
-    mean 1: a lead open for months is not months of evidence."""
-    count = snapshots.groupby("lead_id")["lead_id"].transform("size").to_numpy()
-    weight = snapshots["sample_weight"].to_numpy() if "sample_weight" in snapshots else 1.0
-    weight = weight / count
-    return snapshots.assign(sample_weight=weight / weight.mean())
 
 
 def check_enough_data(train: pd.DataFrame, cfg: TrainConfig) -> None:
@@ -223,13 +214,16 @@ def fit_baselines(
     X_cal, y_cal = (X["calibration"], y["calibration"]) if len(y["calibration"]) else (None, None)
     out = {}
     baselines = build_baselines(train_cfg.baselines, features_cfg, train_cfg.families)
+    sample = fit_sample(len(y["train"]), train_cfg.baselines.fit_rows, train_cfg.seed)
+    X_fit = X["train"] if sample is None else X["train"].iloc[sample]
+    y_fit = y["train"] if sample is None else y["train"][sample]
     for name, baseline in baselines.items():
         with warnings.catch_warnings():  # a blanked input has no value to impute: expected
             warnings.filterwarnings("ignore", "Skipping features without any observed values")
             fitted, _ = fit_calibrated(
                 blanking(baseline, blank),
-                X["train"],
-                y["train"],
+                X_fit,
+                y_fit,
                 X_cal,
                 y_cal,
                 train_cfg.calibration,

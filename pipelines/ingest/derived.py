@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import numpy as np
 import pandas as pd
 
 from pipelines.ingest.spec import MappingError, StageEntry, TableMapping
@@ -45,12 +46,14 @@ def rows_where(
 
 def stage_entry_rows(
     entries: tuple[StageEntry, ...], frame: pd.DataFrame, lead_ids: pd.Series, zone: str
-) -> tuple[pd.DataFrame, Counter[str]]:
-    """``stage_history`` rows from date columns: one per filled date whose condition holds.
+) -> tuple[pd.DataFrame, Counter[str], np.ndarray]:
+    """``stage_history`` rows from date columns: one per filled date whose condition holds;
+    the rows made per stage; the index label of the leads row each comes from.
 
     A date that does not parse stays as text, for the contract check to quarantine its row.
     """
     parts = []
+    sources = [np.empty(0, dtype="int64")]
     made: Counter[str] = Counter()
     for i, entry in enumerate(entries):
         label = f"tables.leads.stage_entries[{i}]"
@@ -74,17 +77,22 @@ def stage_entry_rows(
             )
         )
         made[entry.stage] += int(filled.sum())
+        sources.append(frame.index[filled.to_numpy()].to_numpy(dtype="int64"))
     rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    return rows, made
+    return rows, made, np.concatenate(sources)
 
 
-def attribute_rows(spec: TableMapping, frame: pd.DataFrame, lead_ids: pd.Series) -> pd.DataFrame:
-    """``lead_attributes`` rows (lead_id, name, value as text, kind) for filled values.
+def attribute_rows(
+    spec: TableMapping, frame: pd.DataFrame, lead_ids: pd.Series
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """``lead_attributes`` rows (lead_id, name, value as text, kind) for filled values, and
+    the index label of the leads row each comes from.
 
     Raises:
         MappingError: an attribute's column is not in the file.
     """
     parts = [pd.DataFrame({c: pd.Series(dtype=object) for c in ATTRIBUTE_COLUMNS})]
+    sources = [np.empty(0, dtype="int64")]
     for name, attribute in spec.attribute_specs():
         source = attribute.column or name
         if source not in frame.columns:
@@ -98,6 +106,7 @@ def attribute_rows(spec: TableMapping, frame: pd.DataFrame, lead_ids: pd.Series)
             # A value that does not parse stays as text, for the check to quarantine it.
             text = text.where(numbers.isna(), numbers.map(repr))
         present = text.notna()
+        sources.append(frame.index[present.to_numpy()].to_numpy(dtype="int64"))
         parts.append(
             pd.DataFrame(
                 {
@@ -108,4 +117,4 @@ def attribute_rows(spec: TableMapping, frame: pd.DataFrame, lead_ids: pd.Series)
                 }
             )
         )
-    return pd.concat(parts, ignore_index=True).astype(object)
+    return pd.concat(parts, ignore_index=True).astype(object), np.concatenate(sources)

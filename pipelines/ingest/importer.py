@@ -20,7 +20,7 @@ import pandas as pd
 
 from pipelines.attributes import attribute_names
 from pipelines.contracts import empty_table, quarantine_rows
-from pipelines.ingest.duplicates import resolve_duplicate_leads
+from pipelines.ingest.duplicates import SUPERSEDED, resolve_duplicate_leads
 from pipelines.ingest.loading import (
     ImportRefused,
     LoadOptions,
@@ -30,10 +30,11 @@ from pipelines.ingest.loading import (
 )
 from pipelines.ingest.mappings import MappedExport, map_export
 from pipelines.ingest.spec import Mapping, MappingError
-from pipelines.inputs import CrmTables, validate_inputs
-from pipelines.storage import Append, Operation, Overwrite, Store, metadata_operation
+from pipelines.inputs import CrmTables, member_of, validate_inputs
+from pipelines.storage import Append, Operation, Overwrite, Part, Store, metadata_operation
 
 EXPORT_SUFFIXES = (".csv", ".csv.gz", ".txt", ".parquet", ".pq")
+_ORPHAN_SLICE_ROWS = 2_000_000  # kept rows read at a time to find those of departed leads
 
 
 class ExportFileError(ValueError):
@@ -104,8 +105,12 @@ def validate_mapped(mapped: MappedExport) -> CrmTables:
     raw["leads"], superseded = resolve_duplicate_leads(raw["leads"])  # type: ignore[arg-type]
     for name in ("activities", "stage_history"):
         raw.setdefault(name, None)
-    if mapped.attributes is not None:
-        raw["lead_attributes"] = mapped.attributes
+    superseded_stages = _drop_superseded_stage_entries(mapped, raw, superseded)
+    attributes = None
+    if mapped.attributes is not None and mapped.attribute_sources is not None:
+        # A superseded copy of a duplicated lead takes its attributes with it.
+        from_superseded = np.isin(mapped.attribute_sources, superseded["row_index"])
+        attributes = raw["lead_attributes"] = mapped.attributes[~from_superseded]
     tables = validate_inputs(raw)
     bad_leads = mapped.tables["leads"].loc[dropped["leads"], "lead_id"]
     for table, kept in raw.items():
@@ -118,15 +123,16 @@ def validate_mapped(mapped: MappedExport) -> CrmTables:
             bad_leads.astype(str)
         )
         rejected.loc[orphan, "check"] = "lead_quarantined"
-        own = [mapped.rejected.get(table), superseded if table == "leads" else None]
+        own = [
+            mapped.rejected.get(table),
+            {"leads": superseded, "stage_history": superseded_stages}.get(table),
+        ]
         if any(frame is not None and len(frame) for frame in own):
             parts = [frame for frame in (*own, rejected) if frame is not None and len(frame)]
             rejected = pd.concat(parts, ignore_index=True)
         tables.rejected[table] = (mapped.tables[table], rejected.reset_index(drop=True))
-    if mapped.attributes is not None:
-        tables.rejected["lead_attributes"] = _with_lead_quarantined(
-            mapped.attributes, tables.rejected["lead_attributes"][1], tables.leads["lead_id"]
-        )
+    if attributes is not None:
+        tables.rejected["lead_attributes"] = _attribute_rejections(mapped, attributes, tables)
     tables.raw_counts = {t: len(f) for t, f in mapped.tables.items()}
     return tables
 
@@ -139,6 +145,26 @@ def _stage_fill_notes(mapped: MappedExport, tables: CrmTables) -> list[str]:
         count = int((~filled.isin(bad["row_index"])).sum())
         if count:
             notes.append(f"{count} leads got {column} from their first '{stage}' stage entry")
+    return notes
+
+
+def _kept_orphan_notes(store: Store, plan: LoadPlan, leads: pd.DataFrame) -> list[str]:
+    """Kept tables' rows that name a lead the new ``leads`` lacks (read slice by slice)."""
+    notes = []
+    for change in plan.changes:
+        if change.replaced or not change.before:
+            continue
+        parts = max(1, -(-change.before // _ORPHAN_SLICE_ROWS))
+        orphans = 0
+        for index in range(parts):
+            ids = store.read(change.table, part=Part(index, parts))["lead_id"]
+            orphans += int((~member_of(ids, leads["lead_id"])).sum())
+        if orphans:
+            notes.append(
+                f"{change.table} kept: {orphans:,} of its {change.before:,} rows name leads "
+                "not in this import (set aside as references_leads when read; --replace-all "
+                "empties the table)"
+            )
     return notes
 
 
@@ -167,19 +193,55 @@ def _operations(
     return operations, replaced
 
 
-def _with_lead_quarantined(
-    attributes: pd.DataFrame, rejected: pd.DataFrame, lead_ids: pd.Series
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Attribute rows of a lead that was not loaded count as quarantined with it."""
-    orphan = ~attributes["lead_id"].isin(lead_ids) & ~attributes.index.isin(rejected["row_index"])
-    more = pd.DataFrame(
+def _drop_superseded_stage_entries(
+    mapped: MappedExport, raw: dict[str, pd.DataFrame | None], superseded: pd.DataFrame
+) -> pd.DataFrame | None:
+    """Takes the stage rows made from a superseded copy's dates out of ``raw``; returns
+    their rejections (``superseded_duplicate``)."""
+    sources, stages = mapped.stage_entry_sources, raw.get("stage_history")
+    if sources is None or stages is None:
+        return None
+    gone = sources.index[np.isin(sources.to_numpy(), superseded["row_index"])]
+    gone = gone[gone.isin(stages.index)]
+    raw["stage_history"] = stages.drop(index=gone)
+    return pd.DataFrame(
         {
             "column": "lead_id",
-            "check": "lead_quarantined",
-            "failure_case": attributes.loc[orphan, "lead_id"].astype(str).to_numpy(),
-            "row_index": attributes.index[orphan].to_numpy(dtype="int64"),
+            "check": SUPERSEDED,
+            "failure_case": stages.loc[gone, "lead_id"].astype(str).to_numpy(),
+            "row_index": gone.to_numpy(dtype="int64"),
         }
     )
+
+
+def _lead_rejections(attributes: pd.DataFrame, rows: np.ndarray, check: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "column": "lead_id",
+            "check": check,
+            "failure_case": attributes.loc[rows, "lead_id"].astype(str).to_numpy(),
+            "row_index": attributes.index[rows].to_numpy(dtype="int64"),
+        }
+    )
+
+
+def _attribute_rejections(
+    mapped: MappedExport, kept: pd.DataFrame, tables: CrmTables
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rejected attribute rows, addressed in ``mapped.attributes``: the check's, those of a
+    superseded duplicate, and those of a lead that was not loaded (``lead_quarantined``)."""
+    attributes = mapped.attributes
+    assert attributes is not None
+    _, rejected = tables.rejected["lead_attributes"]
+    rejected = rejected.assign(row_index=kept.index.to_numpy()[rejected["row_index"]])
+    superseded = ~attributes.index.isin(kept.index)
+    rejected = pd.concat(
+        [rejected, _lead_rejections(attributes, superseded, SUPERSEDED)], ignore_index=True
+    )
+    orphan = ~attributes["lead_id"].isin(tables.leads["lead_id"]) & ~attributes.index.isin(
+        rejected["row_index"]
+    )
+    more = _lead_rejections(attributes, orphan.to_numpy(), "lead_quarantined")
     return attributes, pd.concat([rejected, more], ignore_index=True)
 
 
@@ -227,8 +289,8 @@ def import_exports(
 
     The store's tables are compared with what the import would leave first
     (:func:`~pipelines.ingest.loading.plan_load`); a refused import, or a dry run, writes
-    nothing. Otherwise every write (tables, quarantine, ``data_origin=imported``) is one
-    batch, under the store's lock.
+    nothing. Otherwise every write (tables, quarantine, ``lead_attributes``,
+    ``data_origin=imported``) is one batch, under the store's lock.
 
     Args:
         lookups: the files of the mapping's ``lookups:``, by name.
@@ -248,9 +310,6 @@ def import_exports(
         given.append("stage_history")  # derived from the leads file's stage dates
     options, replacing = options_for(store, options or LoadOptions())
     operations, replaced = _operations(run_id, tables, given, options)
-    attributes = attributes_after_import(store, tables.leads["lead_id"], tables.attributes)
-    if attributes is not None:
-        operations.append(Overwrite("lead_attributes", attributes))
     loaded = {name: len(frame) for name, frame in replaced.items() if name in given}
     # Tables the mapping derives from the leads file are reported like files read.
     read = {t: len(f) for t, f in frames.items()}
@@ -279,12 +338,17 @@ def import_exports(
     )
     if (why := report.plan.refusal()) is not None:
         raise ImportRefused(why, report)
+    report.notes.extend(_kept_orphan_notes(store, report.plan, tables.leads))
     if options.dry_run:
         return report
     with store.lock("scoring"):
         report.plan = plan_load(store, loaded, options)  # the store may have changed meanwhile
         if (why := report.plan.refusal()) is not None:
             raise ImportRefused(why, report)
+        # The loaded leads' attribute rows replace theirs, the other leads' are kept.
+        attributes = attributes_after_import(store, tables.leads["lead_id"], tables.attributes)
+        if attributes is not None:
+            operations.append(Overwrite("lead_attributes", attributes))
         store.write_batch(operations)
     report.written = True
     return report

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from pipelines.contracts import BOOLEAN_COLUMNS, INPUT_TABLES, TIME_COLUMNS
@@ -55,6 +56,9 @@ class MappedExport:
     lookups: list[LookupCounts] = field(default_factory=list)
     stage_entries: Counter[str] = field(default_factory=Counter)
     attributes: pd.DataFrame | None = None
+    attribute_sources: np.ndarray | None = None  # the leads row of each attribute row
+    # stage_history rows made from the leads file's dates → the leads row each comes from
+    stage_entry_sources: pd.Series | None = None
 
 
 def _coalesce(first: pd.Series, second: pd.Series) -> pd.Series:
@@ -181,17 +185,19 @@ def _derive_from_leads(mapping: Mapping, kept: pd.DataFrame, export: MappedExpor
     spec = mapping.tables["leads"]
     lead_ids = export.tables["leads"]["lead_id"]
     if spec.stage_entries:
-        rows, made = stage_entry_rows(spec.stage_entries, kept, lead_ids, mapping.timezone)
+        rows, made, sources = stage_entry_rows(spec.stage_entries, kept, lead_ids, mapping.timezone)
         given = export.tables.get("stage_history")
         parts = [given, rows] if given is not None else [rows]
         export.tables["stage_history"] = pd.concat(parts, ignore_index=True)
+        first = 0 if given is None else len(given)
+        export.stage_entry_sources = pd.Series(sources, index=first + np.arange(len(rows)))
         export.stage_entries = made
         counts = ", ".join(f"{stage} {n:,}" for stage, n in made.items())
         export.notes.append(
             f"stage_history: {sum(made.values()):,} rows from the leads file's dates ({counts})"
         )
     if spec.attributes:
-        export.attributes = attribute_rows(spec, kept, lead_ids)
+        export.attributes, export.attribute_sources = attribute_rows(spec, kept, lead_ids)
 
 
 def map_export(

@@ -47,9 +47,9 @@ def registry_file(store: Store, data_dir: Path = Path("data")) -> Path:
         return store.path.with_name(store.path.stem + REGISTRY_SUFFIX)
     if isinstance(store, FileStore):
         return store.root / "mlflow.db"
-    # The URI is already masked (no password); the driver name must not change the file.
+    # The URI is already masked; neither a password nor the driver name may change the file.
     address = re.sub(r"^[a-z0-9+]+://", "", store.uri)
+    address = re.sub(r"(?i)[?&]password=[^&]*", "", address)
     digest = hashlib.blake2b(address.encode(), digest_size=4).hexdigest()
-    scheme = store.uri.split(":", 1)[0].split("+", 1)[0]
     schema = getattr(store, "schema", "public")
-    return data_dir / f"{scheme}-{schema}-{digest}{REGISTRY_SUFFIX}"
+    return data_dir / f"postgres-{schema}-{digest}{REGISTRY_SUFFIX}"

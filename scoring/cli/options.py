@@ -130,8 +130,8 @@ def parse_date(
     text = value.strip()
     if not (ISO_DATE.fullmatch(text) or ISO_TIMESTAMP.fullmatch(text)):
         fail(
-            f"{option}: {value!r} is not an ISO date (YYYY-MM-DD) or timestamp "
-            "(YYYY-MM-DDTHH:MM[:SS][+HH:MM])",
+            f"{option}: {value!r} is not a date in ISO form: YYYY-MM-DD, or a timestamp "
+            "YYYY-MM-DDTHH:MM[:SS][+HH:MM]",
             EXIT_BAD_INPUT,
         )
     try:
@@ -175,12 +175,12 @@ def check_in_data(
 def existing_store(uri: str | None) -> Store:
     """The store named by ``uri``; exit 4 (one line, nothing created) when it does not
     exist or holds no CRM."""
-    from pipelines.storage import StoreError, open_store, require_store
+    from pipelines.storage import StoreNotFound, open_store, require_store
 
     store = open_store(uri)
     try:
         require_store(store)
-    except StoreError as err:
+    except StoreNotFound as err:
         fail(str(err), EXIT_STORE_UNAVAILABLE)
     return store
 

@@ -132,7 +132,7 @@ def _train_point_in_time(
     exclude: tuple[str, ...],
     segment_by: str | None = None,
 ) -> None:
-    from models import TrainConfig, train_model
+    from models import TrainConfig, require_leads, train_model
     from pipelines import FeaturesConfig, load_config
     from scoring.config import ScoringConfig
     from scoring.provenance import store_provenance
@@ -146,6 +146,7 @@ def _train_point_in_time(
     tracking = use_tracking(store, tracking_uri)
     with console.status("reading and validating the CRM tables"):
         tables = engine.training_tables(opened)
+    require_leads(tables)  # before anything asks the data's dates
     if tables.rows_rejected:
         console.print(
             f"[yellow]{tables.rows_rejected} input rows fail the contract and are left out[/]"

@@ -170,7 +170,7 @@ def test_a_model_trained_on_sampled_negatives_stays_calibrated(tables, tmp_path:
 
 
 def test_per_lead_weight_gives_each_lead_one_share() -> None:
-    from models.training import weigh_per_lead
+    from models.sampling import weigh_per_lead
 
     rows = pd.DataFrame({"lead_id": ["a", "a", "a", "a", "b", "c"], "label": [0, 0, 0, 1, 0, 0]})
     weighted = weigh_per_lead(rows.assign(sample_weight=[1.0, 1.0, 1.0, 1.0, 1.0, 5.0]))

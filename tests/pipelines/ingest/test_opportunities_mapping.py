@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from models import configure, get_champion, load_pipeline
+from pipelines.features import build_feature_frame, model_input, open_at, snapshots_at
 from pipelines.ingest import load_mapping, map_export
 from pipelines.ingest.importer import validate_mapped
 from pipelines.inputs import read_inputs
@@ -177,6 +178,22 @@ def test_train_runs_on_the_import_and_uses_the_attributes(imported: dict) -> Non
     pipeline = load_pipeline(get_champion("lead-conversion"))
     features = set(pipeline.named_steps["features"].get_feature_names_out())
     assert {"attr_product", "attr_account_founded"} <= features
+    # The nightly run scores with the attributes: the same probabilities as the champion
+    # on the feature frame of a full read.
+    as_of = pd.Timestamp("2026-07-15", tz="UTC")
+    store = imported["store"]
+    args = ["score", "--as-of", "2026-07-15", "--store", store, "--tracking-uri", tracking]
+    scored = runner.invoke(app, args)
+    assert scored.exit_code == 0, scored.output
+    scores = open_store(store).read("lead_scores").set_index("lead_id")["probability"]
+    tables = read_inputs(open_store(store))
+    ids = tables.leads.loc[open_at(tables.leads, as_of), "lead_id"]
+    frame = build_feature_frame(
+        tables.leads, tables.activities, tables.stage_history, snapshots_at(ids, as_of)
+    )
+    assert frame["attr_product"].notna().all()
+    expected = pipeline.predict_proba(model_input(frame))[:, 1]
+    np.testing.assert_allclose(scores[ids].to_numpy(), expected, rtol=0, atol=1e-9)
 
 
 def test_the_generated_opportunities_export_maps_back_to_the_native_outcomes(

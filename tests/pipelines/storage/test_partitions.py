@@ -31,7 +31,7 @@ def _rows(root: Path) -> dict[str, list[str]]:
     rows = open_store(f"parquet:///{root}").read("lead_scores")
     return {
         f"as_of={day}": sorted(group["lead_id"])
-        for day, group in rows.groupby(rows["as_of"].astype(str))
+        for day, group in rows.groupby(pd.to_datetime(rows["as_of"]).dt.strftime("%Y-%m-%d"))
     }
 
 

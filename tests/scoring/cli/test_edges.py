@@ -44,10 +44,10 @@ def crm_store(tmp_path_factory: pytest.TempPathFactory, small_crm) -> str:  # no
 @pytest.mark.parametrize(
     ("value", "says"),
     [
-        ("01/11/2026", "is not an ISO date"),  # January or November?
-        ("11/01/2026", "is not an ISO date"),
+        ("01/11/2026", "is not a date in ISO form"),  # January or November?
+        ("11/01/2026", "is not a date in ISO form"),
         ("2026-13-01", "is not a valid date"),
-        ("yesterday", "is not an ISO date"),
+        ("yesterday", "is not a date in ISO form"),
         ("2099-01-01", "is after today"),
         ("2026-11-20", "is after the store's latest event (2026-10-31"),
     ],

@@ -119,6 +119,7 @@ def test_a_leads_only_import_keeps_the_other_tables(store: str, export: dict[str
     before = counts(store)
     out = ok(*import_args(export, store, leads="leads"))
     assert f"activities kept ({before['activities']:,} rows, not in this import)" in out
+    assert "name leads not in this import" not in out
     after = counts(store)
     assert after["activities"] == before["activities"] > 0
     assert after["stage_history"] == before["stage_history"] > 0
@@ -146,6 +147,10 @@ def test_replace_accepts_the_shrink(store: str, export: dict[str, Path]) -> None
     out = ok(*import_args(export, store, leads="leads_third"), "--replace")
     assert "leads 600 → 200" in out
     assert counts(store)["leads"] == LEADS // 3
+    after = open_store(store)
+    departed = ~after.read("activities")["lead_id"].isin(after.read("leads")["lead_id"])
+    assert 0 < departed.sum() < counts(store)["activities"]
+    assert f"activities kept: {departed.sum():,} of its" in out
 
 
 def test_max_shrink_comes_from_configs_import_yaml(

@@ -6,12 +6,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from models import configure
 from pipelines.config import FeaturesConfig
 from pipelines.contracts import empty_table
 from pipelines.inputs import write_inputs
 from pipelines.storage import StoreError, open_store
+from scoring.cli import EXIT_STORE_UNAVAILABLE, app
 from scoring.config import ScoringConfig
 from scoring.nightly.embedded import run_scoring
 
@@ -26,6 +28,14 @@ def test_an_empty_leads_table_is_a_one_line_store_error(
     with pytest.raises(StoreError, match=r"has no leads to score \(its leads table is empty\)"):
         run_scoring(store, day, ScoringConfig(), FeaturesConfig())
     assert not store.exists("lead_scores")
+    args = ["score", "--store", store.uri, "--tracking-uri", trained["tracking"]]
+    args += ["--as-of", "2026-10-15", "--model", "lead-conversion@champion"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == EXIT_STORE_UNAVAILABLE, result.output
+    assert result.output.strip().splitlines() == [
+        f"error: store {store.uri} has no leads to score (its leads table is empty): "
+        "import or generate a CRM first"
+    ]
 
 
 def test_slices_without_an_open_lead_are_skipped(store_copy: str, trained: dict[str, str]) -> None:
