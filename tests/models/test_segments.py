@@ -99,7 +99,10 @@ def routed(alike: dict[str, object]) -> dict[str, object]:
     web = (X["source"] == "web_form").to_numpy()
     grown = calibrated(grow(glob, X[web], y[web], None, 60), X[web], y[web], "sigmoid")
     model = SegmentedModel("source", glob, {"web_form": grown})
-    return {"model": model, "global": glob, "web_form": grown, "X": X.head(600), "web": web[:600]}
+    return {
+        "model": model, "global": glob, "web_form": grown, "X": X.head(600), "web": web[:600],
+        "y": y[:600],
+    }  # fmt: skip
 
 
 def test_the_routing_model_scores_each_row_by_its_segment(routed: dict[str, object]) -> None:
@@ -128,6 +131,32 @@ def test_reasons_come_from_the_model_that_scored_the_lead(routed: dict[str, obje
         p, own = predict_and_explain(route.pipeline, route.Xt, cfg)
         np.testing.assert_allclose(probability[rows], p)
         np.testing.assert_allclose(contrib[rows].to_numpy(), own.to_numpy())
+
+
+def test_a_routing_model_registers_and_loads_back_as_one_champion(
+    routed: dict[str, object], tmp_path: Path
+) -> None:
+    from models.config import PromotionSettings
+    from models.publishing import Candidate, publish
+
+    model, X, y = routed["model"], routed["X"], routed["y"]
+    p = model.predict_proba(X)[:, 1]  # type: ignore[attr-defined]
+    candidate = Candidate(
+        model, X, X, y, {"lightgbm": p}, pd.DataFrame(), {"train": len(X)},  # type: ignore[arg-type]
+        tables={"segments.csv": pd.DataFrame({"segment": ["web_form"]})},
+        more_metrics={"segment.web_form.auc_gain": 0.01},
+    )  # fmt: skip
+    tracking = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    published = publish(candidate, "routed", tracking, PromotionSettings(), {})
+    assert published.promoted
+    served = load_pipeline(get_champion("routed"))
+    assert isinstance(served, SegmentedModel)
+    np.testing.assert_allclose(served.predict_proba(X)[:, 1], p)
+    import mlflow
+
+    run = mlflow.get_run(published.run_id)
+    assert run.data.metrics["segment.web_form.auc_gain"] == 0.01
+    assert "segments.csv" in [a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id)]
 
 
 def _free_port() -> int:
