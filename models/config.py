@@ -154,4 +154,5 @@ class TrainConfig(Frozen):
         "fit",
         "engagement",
         "stage",
+        "attributes",
     )

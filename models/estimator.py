@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 
 
 class RequireColumns(TransformerMixin, BaseEstimator):
-    """Passes the frame through; at transform, a column seen at fit must be present."""
+    """Passes the frame through; at transform, a column seen at fit must be present (a custom
+    ``attr_`` attribute absent from the batch is added, missing)."""
 
     def fit(self, X: pd.DataFrame, y: object = None) -> RequireColumns:
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
@@ -38,6 +39,12 @@ class RequireColumns(TransformerMixin, BaseEstimator):
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         missing = [c for c in self.feature_names_in_ if c not in X.columns]
+        # A custom attribute that no lead of this batch has is missing for each of them:
+        # that is what the data says, not a broken input.
+        attributes = [c for c in missing if str(c).startswith("attr_")]
+        if attributes:
+            X = X.assign(**dict.fromkeys(attributes, np.nan))
+            missing = [c for c in missing if c not in attributes]
         if missing:
             raise ValueError(
                 f"model input is missing column(s) {', '.join(missing)}; they are never filled in"

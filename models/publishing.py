@@ -167,6 +167,7 @@ def publish(
     tags: dict[str, str] | None = None,
     grades: GradeThresholds | None = None,
     seed: int = 0,
+    provenance: dict[str, str] | None = None,
 ) -> Published:
     """Gates, logs and registers ``candidate`` as a version of ``name``; crowns it if it passed.
 
@@ -179,6 +180,8 @@ def publish(
         tags: extra run tags (e.g. ``mode``).
         grades: thresholds for the conversion-per-grade table (default: the scorer's).
         seed: seed of the reference sample.
+        provenance: tags naming the data the version was trained on (store, fingerprint),
+            set on the registered version (and the run) before it can become champion.
     """
     import mlflow
     from mlflow.models import infer_signature
@@ -207,13 +210,24 @@ def publish(
             pip_requirements=requirements(),
         )
         version = str(info.registered_model_version)
+        _tag_version(name, version, provenance or {})
         if candidate.evaluated is not None:
             _log_evaluated(candidate.evaluated)
-        mlflow.set_tags(tags | {"promoted": str(promoted).lower(), "gate": reason})
+        mlflow.set_tags(
+            tags | (provenance or {}) | {"promoted": str(promoted).lower(), "gate": reason}
+        )
     if promoted:
         crown(name, version, reason)
     log.info("registered %s version %s (%s=%s)", name, version, CHAMPION, promoted)
     return Published(run.info.run_id, version, metrics, table, promoted, reason, notes)
+
+
+def _tag_version(name: str, version: str, tags: dict[str, str]) -> None:
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, value)
 
 
 def _log_evaluated(pipeline: Any) -> None:

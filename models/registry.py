@@ -1,6 +1,7 @@
 """MLflow tracking and the model registry: where runs go, who is champion, and since when.
 
-Tracking defaults to a local sqlite file (``data/mlflow.db``) with artifacts beside it;
+Tracking defaults to a local sqlite file named by the caller (the CLI gives each store its
+own, ``data/leadscore.mlflow.db`` beside ``data/leadscore.duckdb``), artifacts beside it;
 ``MLFLOW_TRACKING_URI`` overrides it. The production model is ``models:/<name>@champion``.
 MLflow keeps no history of aliases, so every change of champion is also recorded as a tag
 on the registered model (``champion_history``, a JSON list) with its time and reason.
@@ -21,19 +22,34 @@ EVALUATED_ARTIFACT = "evaluated_model"
 EXPERIMENT = "leadscore"
 
 
-class NoChampionError(LookupError):
+class ModelNotFound(LookupError):
+    """The registry has no such model name, version or alias."""
+
+
+class NoChampionError(ModelNotFound):
     """The registry has no champion version for the model name."""
 
 
-def tracking_uri(explicit: str | None = None, data_dir: str | Path = "data") -> str:
-    """The tracking URI: explicit, ``$MLFLOW_TRACKING_URI``, or ``sqlite:///data/mlflow.db``."""
+def tracking_uri(explicit: str | None = None, registry: str | Path = "data/mlflow.db") -> str:
+    """The tracking URI: explicit, ``$MLFLOW_TRACKING_URI``, or the sqlite file ``registry``
+    (not created here)."""
     if explicit:
         return explicit
     if os.environ.get("MLFLOW_TRACKING_URI"):
         return os.environ["MLFLOW_TRACKING_URI"]
-    path = Path(data_dir).resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{path / 'mlflow.db'}"
+    return f"sqlite:///{Path(registry).resolve()}"
+
+
+def local_registry(uri: str) -> Path | None:
+    """The sqlite file behind a tracking URI; None for a server or another backend."""
+    return Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
+
+
+def artifacts_beside(db: Path) -> Path:
+    """Where a sqlite registry keeps artifacts: ``X.mlflow.db`` → ``X.mlartifacts``,
+    ``mlflow.db`` → ``mlartifacts`` (both beside the file)."""
+    stem = db.name.removesuffix(".db").removesuffix("mlflow")
+    return db.with_name(f"{stem}mlartifacts")
 
 
 def configure(uri: str) -> None:
@@ -53,11 +69,8 @@ def configure(uri: str) -> None:
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     if mlflow.get_experiment_by_name(EXPERIMENT) is None:
-        location = None
-        if uri.startswith("sqlite:///"):
-            location = (
-                (Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts").resolve().as_uri()
-            )
+        db = local_registry(uri)
+        location = artifacts_beside(db).resolve().as_uri() if db is not None else None
         mlflow.create_experiment(EXPERIMENT, artifact_location=location)
     mlflow.set_experiment(EXPERIMENT)
 
@@ -96,15 +109,88 @@ def get_champion(name: str) -> ChampionRef:
     return ChampionRef(name, str(mv.version), mv.run_id)
 
 
+def _registered(client: Any, name: str) -> Any:
+    """The registered model ``name``; ModelNotFound (one line) when there is none."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_registered_model(name)
+    except MlflowException:
+        raise ModelNotFound(
+            f"no model '{name}' in the registry; run `leadscore train` first"
+        ) from None
+
+
+def get_version(name: str, version: str) -> ChampionRef:
+    """A registered version of ``name``.
+
+    Raises:
+        ModelNotFound: no model ``name``, or no such version of it.
+    """
+    from mlflow.exceptions import MlflowException
+
+    client = _client()
+    _registered(client, name)
+    if not str(version).isdigit():
+        raise ModelNotFound(f"model '{name}' has no version {version!r} (versions are numbers)")
+    try:
+        mv = client.get_model_version(name, str(version))
+    except MlflowException:
+        raise ModelNotFound(
+            f"model '{name}' has no version {version}; `leadscore models --name {name}` lists them"
+        ) from None
+    return ChampionRef(name, str(mv.version), mv.run_id)
+
+
+def resolve_model(spec: str) -> ChampionRef:
+    """The version named by ``NAME@ALIAS`` or ``NAME/VERSION``.
+
+    Raises:
+        ValueError: ``spec`` is neither form.
+        ModelNotFound: the registry has no such name, alias or version.
+    """
+    from mlflow.exceptions import MlflowException
+
+    if "@" in spec:
+        name, alias = spec.rsplit("@", 1)
+        if not name or not alias:
+            raise ValueError(f"{spec!r} is not NAME@ALIAS")
+        client = _client()
+        _registered(client, name)
+        try:
+            mv = client.get_model_version_by_alias(name, alias)
+        except MlflowException:
+            raise ModelNotFound(f"model '{name}' has no version with alias '@{alias}'") from None
+        return ChampionRef(name, str(mv.version), mv.run_id)
+    name, _, version = spec.rpartition("/")
+    if not name or not version:
+        raise ValueError(f"{spec!r} is not NAME@ALIAS or NAME/VERSION")
+    return get_version(name, version)
+
+
+def version_tags(ref: ChampionRef) -> dict[str, str]:
+    """The tags of a registered version (provenance, promotion reason)."""
+    return dict(_client().get_model_version(ref.name, ref.version).tags)
+
+
 def champion_history(name: str) -> list[dict[str, str]]:
-    """Every change of champion, oldest first: version, at (UTC ISO), reason."""
-    model = _client().get_registered_model(name)
+    """Every change of champion, oldest first: version, at (UTC ISO), reason.
+
+    Raises:
+        ModelNotFound: no model ``name`` in the registry.
+    """
+    model = _registered(_client(), name)
     return json.loads(model.tags.get("champion_history", "[]"))
 
 
 def set_champion(name: str, version: str, reason: str) -> None:
-    """Moves ``@champion`` to ``version`` and appends the change to the history tag."""
+    """Moves ``@champion`` to ``version`` and appends the change to the history tag.
+
+    Raises:
+        ModelNotFound: no model ``name``, or no such version of it.
+    """
     client = _client()
+    get_version(name, version)
     client.set_registered_model_alias(name, CHAMPION, version)
     history = champion_history(name)
     history.append(
@@ -114,12 +200,17 @@ def set_champion(name: str, version: str, reason: str) -> None:
     client.set_model_version_tag(name, version, "promotion_reason", reason)
 
 
-def list_versions(name: str) -> pd.DataFrame:
-    """Registered versions with their holdout metrics and aliases, newest first."""
+def list_versions(name: str, tags: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Registered versions with their holdout metrics, aliases and the version ``tags``
+    asked for (``-`` where a version lacks one), newest first.
+
+    Raises:
+        ModelNotFound: no model ``name`` in the registry.
+    """
     client = _client()
     # search_model_versions leaves aliases empty; the registered model holds them.
     aliases: dict[str, list[str]] = {}
-    for alias, held_by in client.get_registered_model(name).aliases.items():
+    for alias, held_by in _registered(client, name).aliases.items():
         aliases.setdefault(str(held_by), []).append(alias)
     rows = []
     for mv in client.search_model_versions(f"name = '{name}'"):
@@ -133,6 +224,7 @@ def list_versions(name: str) -> pd.DataFrame:
                 "aliases": ",".join(sorted(aliases.get(str(mv.version), []))),
                 "test_roc_auc": metrics.get("test_roc_auc"),
                 "test_brier": metrics.get("test_brier"),
+                **{tag: (mv.tags or {}).get(tag, "-") for tag in tags},
                 "run_id": mv.run_id,
             }
         )

@@ -70,6 +70,11 @@ def build_training_frame(
     build_features: FeatureBuilder = build_feature_frame,
 ) -> tuple[pd.DataFrame, TimeFolds]:
     """Labelled feature rows over the snapshot history, each tagged with its fold."""
+    if tables.leads.empty:
+        raise InsufficientDataError(
+            "no leads to train on: the store's leads table is empty or every row fails the "
+            "contract (import or generate a CRM first)"
+        )
     horizon = features_cfg.horizon_days
     data_end = as_of if as_of is not None else tables.data_end()
     last_labelled = (data_end - pd.Timedelta(days=horizon)).normalize()
@@ -263,11 +268,13 @@ def train_model(
     as_of: pd.Timestamp | None = None,
     grades: GradeThresholds | None = None,
     build_features: FeatureBuilder = build_feature_frame,
+    provenance: dict[str, str] | None = None,
 ) -> TrainingResult:
     """Trains, evaluates against baselines and the champion, refits on every labelled
     snapshot, logs to MLflow, registers the refit and gates it.
 
-    ``build_features`` computes the feature frame of the snapshots (default: DuckDB, here).
+    ``build_features`` computes the feature frame of the snapshots (default: DuckDB, here);
+    ``provenance`` (store, data fingerprint) is tagged on the registered version.
     """
     frame, time_folds = build_training_frame(tables, train_cfg, features_cfg, as_of, build_features)
     folds = Folds.of(frame)
@@ -308,6 +315,7 @@ def train_model(
         tags,
         grades,
         train_cfg.seed,
+        provenance,
     )
     return TrainingResult(
         published.run_id,

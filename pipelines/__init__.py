@@ -45,6 +45,7 @@ from pipelines.fill_rates import (
     FAMILY_OF_COLUMN,
     fill_rate_report,
     fill_rate_report_flat,
+    fill_rates_by_status,
     leaking_columns,
 )
 from pipelines.inputs import (
@@ -52,6 +53,7 @@ from pipelines.inputs import (
     TrainingTables,
     member_of,
     read_inputs,
+    stored_data_end,
     validate_inputs,
     write_inputs,
 )
@@ -61,6 +63,7 @@ __all__ = [
     "FAMILY_OF_COLUMN",
     "fill_rate_report",
     "fill_rate_report_flat",
+    "fill_rates_by_status",
     "leaking_columns",
     "ACTIVITY_TYPES",
     "BOOLEAN_COLUMNS",
@@ -90,6 +93,7 @@ __all__ = [
     "member_of",
     "quarantine_rows",
     "read_inputs",
+    "stored_data_end",
     "split_valid",
     "to_boolean",
     "to_utc",

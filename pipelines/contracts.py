@@ -77,6 +77,23 @@ class StageHistory(pa.DataFrameModel):
         coerce = True
 
 
+ATTRIBUTE_KINDS = ("category", "number", "text")
+ATTRIBUTE_NAME = r"^[a-z][a-z0-9_]{0,39}$"
+
+
+class LeadAttributes(pa.DataFrameModel):
+    """Custom per-lead attributes (optional; extends the contract, see the README)."""
+
+    lead_id: Series[str]
+    name: Series[str] = pa.Field(str_matches=ATTRIBUTE_NAME)
+    value: Series[str] = pa.Field(nullable=True)
+    kind: Series[str] = pa.Field(isin=list(ATTRIBUTE_KINDS))
+
+    class Config:
+        strict = "filter"
+        coerce = True
+
+
 class LeadScores(pa.DataFrameModel):
     as_of: Series[UtcTimestamp]
     run_id: Series[str]
@@ -139,6 +156,7 @@ SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
     "leads": Leads,
     "activities": Activities,
     "stage_history": StageHistory,
+    "lead_attributes": LeadAttributes,
     "lead_scores": LeadScores,
     "scoring_runs": ScoringRuns,
     "quarantine": Quarantine,

@@ -106,6 +106,35 @@ def fill_rate_report(
     return _flag(rows, outcome_min, gap, warn_gap)
 
 
+def fill_rates_by_status(leads: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+    """How often each column is filled for converted, lost and still-open leads.
+
+    Args:
+        columns: the columns to show (default: those :func:`fill_rate_report` checks).
+
+    Returns:
+        One row per column (``column``, ``converted``, ``lost``, ``open``: shares, NaN
+        where no lead has that status), in the order given.
+    """
+    converted = leads["converted_at"].notna().to_numpy()
+    lost = leads["lost_at"].notna().to_numpy() & ~converted
+    still_open = ~converted & ~lost
+    if columns is None:
+        columns = [c for c, f in FAMILY_OF_COLUMN.items() if f != "-"]
+        columns += [c for c in leads.columns if str(c).startswith("attr_")]
+    rows = []
+    for column in columns:
+        if column not in leads.columns:
+            continue
+        filled = _filled(leads[column])
+        rates = {
+            status: float(filled[mask].mean()) if mask.any() else float("nan")
+            for status, mask in (("converted", converted), ("lost", lost), ("open", still_open))
+        }
+        rows.append({"column": column, **rates})
+    return pd.DataFrame(rows, columns=["column", "converted", "lost", "open"])
+
+
 def fill_rate_report_flat(
     frame: pd.DataFrame,
     y: np.ndarray,

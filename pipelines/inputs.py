@@ -8,8 +8,23 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from pipelines.attributes import split_attributes, with_attributes
 from pipelines.contracts import INPUT_TABLES, empty_table, split_valid
-from pipelines.storage import Part, Store, TableNotFound
+from pipelines.storage import (
+    Operation,
+    Overwrite,
+    Part,
+    Store,
+    TableNotFound,
+    latest_time,
+    metadata_operation,
+)
+
+EVENT_TIMES = {
+    "leads": ("created_at", "converted_at", "lost_at"),
+    "activities": ("occurred_at",),
+    "stage_history": ("entered_at",),
+}
 
 
 class TrainingTables(Protocol):
@@ -35,6 +50,7 @@ class CrmTables:
     stage_history: pd.DataFrame | None
     raw_counts: dict[str, int] = field(default_factory=dict)
     rejected: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = field(default_factory=dict)
+    attributes: pd.DataFrame | None = None  # lead_attributes rows of known leads
 
     @property
     def rows_rejected(self) -> int:
@@ -42,11 +58,19 @@ class CrmTables:
 
     def data_end(self) -> pd.Timestamp:
         """The latest time seen anywhere in the inputs: 'now' for the data."""
-        times = [self.leads[c].max() for c in ("created_at", "converted_at", "lost_at")]
+        times = [self.leads[c].max() for c in EVENT_TIMES["leads"]]
         times.append(self.activities["occurred_at"].max())
         if self.stage_history is not None:
             times.append(self.stage_history["entered_at"].max())
         return max(t for t in times if pd.notna(t))
+
+
+def stored_data_end(store: Store) -> pd.Timestamp | None:
+    """The latest time in the store's input tables (as :meth:`CrmTables.data_end`, from
+    the raw rows), without reading them where the store can say it; None without data."""
+    times = [latest_time(store, t, c) for t, columns in EVENT_TIMES.items() for c in columns]
+    known = [t for t in times if t is not None]
+    return max(known) if known else None
 
 
 def member_of(values: pd.Series, allowed: pd.Series) -> np.ndarray:
@@ -79,6 +103,9 @@ def _orphans(table: pd.DataFrame, lead_ids: pd.Series, rejected_ids: pd.Series) 
 def validate_inputs(raw: dict[str, pd.DataFrame | None]) -> CrmTables:
     """Validates raw input frames; rows failing a check or naming an unknown lead are set aside.
 
+    An optional ``lead_attributes`` frame is checked too (rows of unknown leads are left
+    out) and its ``attr_`` columns are added to the leads (:mod:`pipelines.attributes`).
+
     Raises:
         ContractError: a table is unusable as a whole (e.g. a required column is missing).
     """
@@ -101,17 +128,24 @@ def validate_inputs(raw: dict[str, pd.DataFrame | None]) -> CrmTables:
         orphans = _orphans(good, leads["lead_id"], rejected_ids)
         valid[name] = good.drop(index=orphans["row_index"]).reset_index(drop=True)
         rejected[name] = (frame, pd.concat([bad, orphans], ignore_index=True))
+    attributes = raw.get("lead_attributes")
+    if attributes is not None:
+        attributes, bad = split_attributes(attributes, leads["lead_id"])
+        rejected["lead_attributes"] = (raw["lead_attributes"], bad)
+        leads = with_attributes(leads, attributes)
     return CrmTables(
         leads=leads.reset_index(drop=True),
         activities=valid["activities"],  # type: ignore[arg-type]
         stage_history=valid["stage_history"],
         raw_counts=counts,
         rejected=rejected,
+        attributes=attributes,
     )
 
 
 def read_inputs(store: Store, part: Part | None = None) -> CrmTables:
-    """Reads and validates ``leads``, ``activities`` and ``stage_history`` (the last optional).
+    """Reads and validates ``leads``, ``activities`` and ``stage_history`` (the last optional),
+    and ``lead_attributes`` when the store has it.
 
     With ``part``, only that slice of every table (by lead_id): a lead's rows all fall in
     the same slice, so duplicates and unknown leads are still caught within it.
@@ -120,15 +154,28 @@ def read_inputs(store: Store, part: Part | None = None) -> CrmTables:
     for name in INPUT_TABLES:
         present = name == "leads" or store.exists(name)
         raw[name] = store.read(name, part=part) if present else None
+    if store.exists("lead_attributes"):
+        raw["lead_attributes"] = store.read("lead_attributes", part=part)
     return validate_inputs(raw)
 
 
-def write_inputs(store: Store, tables: dict[str, pd.DataFrame]) -> dict[str, int]:
-    """Validates whole input tables and writes them; returns rows written per table."""
+def write_inputs(
+    store: Store, tables: dict[str, pd.DataFrame], origin: str | None = None
+) -> dict[str, int]:
+    """Validates whole input tables and writes them in one batch; returns rows per table.
+
+    Args:
+        origin: recorded as the store's ``data_origin`` in the same batch (``generated``).
+    """
     from pipelines.contracts import validate_table
 
-    written = {}
-    for name, frame in tables.items():
-        store.write(name, validate_table(name, frame))
-        written[name] = len(frame)
-    return written
+    operations: list[Operation] = [
+        Overwrite(name, validate_table(name, frame)) for name, frame in tables.items()
+    ]
+    if "lead_attributes" not in tables and store.exists("lead_attributes"):
+        # A whole new CRM: attributes of the one it replaces would describe other leads.
+        operations.append(Overwrite("lead_attributes", empty_table("lead_attributes")))
+    if origin is not None:
+        operations.append(metadata_operation("data_origin", origin))
+    store.write_batch(operations)
+    return {name: len(frame) for name, frame in tables.items()}

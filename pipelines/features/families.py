@@ -1,4 +1,5 @@
-"""Feature families as sklearn transformers: BANT, firmographic fit, engagement, stage.
+"""Feature families as sklearn transformers: BANT, firmographic fit, engagement, stage and
+custom attributes.
 
 Each family reads the columns it needs from the feature frame
 (:func:`pipelines.features.build_feature_frame`) and returns a DataFrame whose columns are
@@ -246,6 +247,33 @@ class StageFeatures(Family):
         )
 
 
+class AttributeFeatures(Family):
+    """Custom lead attributes (``attr_`` columns, :mod:`pipelines.attributes`): numbers and
+    word counts as floats, categories with the levels seen ``min_count`` times at fit.
+
+    Without attributes in the frame it adds no feature, so it can always be on.
+    """
+
+    def __init__(self, min_count: int = 20) -> None:
+        self.min_count = min_count
+
+    def fit(self, X: pd.DataFrame, y: object = None) -> AttributeFeatures:
+        columns = [c for c in X.columns if str(c).startswith("attr_")]
+        self.numbers_ = [c for c in columns if pd.api.types.is_numeric_dtype(X[c])]
+        self.levels_ = {c: _levels(X[c], self.min_count) for c in columns if c not in self.numbers_}
+        return super().fit(X, y)
+
+    def _features(self, X: pd.DataFrame) -> pd.DataFrame:
+        out: dict[str, pd.Series] = {}
+        for column in self.numbers_:
+            values = X[column] if column in X.columns else pd.Series(np.nan, index=X.index)
+            out[column] = values.astype("float64")
+        for column, levels in self.levels_.items():
+            values = X[column] if column in X.columns else pd.Series(None, index=X.index)
+            out[column] = _category(values, levels)
+        return pd.DataFrame(out, index=X.index)
+
+
 FAMILIES = {
     "authority": AuthorityFeatures,
     "need": NeedFeatures,
@@ -254,4 +282,5 @@ FAMILIES = {
     "fit": FitFeatures,
     "engagement": EngagementFeatures,
     "stage": StageFeatures,
+    "attributes": AttributeFeatures,
 }

@@ -16,6 +16,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from pipelines.attributes import attribute_names
 from pipelines.config import FeaturesConfig
 from pipelines.features.sql import engagement_sql, stage_sql
 
@@ -52,6 +53,8 @@ def lead_attributes(leads: pd.DataFrame, cfg: FeaturesConfig) -> pd.DataFrame:
     out["email_present"] = email.notna().astype("float64").to_numpy()
     out["email_free_mail"] = free.where(email.notna(), np.nan).to_numpy()
     out["phone_present"] = leads["phone"].notna().astype("float64").to_numpy()
+    for column in attribute_names(leads.columns):  # custom attributes: known from creation too
+        out[column] = leads[column].to_numpy()
     return out
 
 
@@ -164,7 +167,10 @@ def model_input(frame: pd.DataFrame) -> pd.DataFrame:
     """The model-input columns with signature-safe dtypes: text as object/None, numbers float64."""
     out = {}
     for column in feature_columns(frame):
-        if column in TEXT_COLUMNS or column == "stage_current":
+        text_attribute = column.startswith("attr_") and not pd.api.types.is_numeric_dtype(
+            frame[column]
+        )
+        if column in TEXT_COLUMNS or column == "stage_current" or text_attribute:
             values = frame[column].astype("object")
             out[column] = values.where(values.notna(), None)
         else:

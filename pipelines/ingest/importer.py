@@ -1,8 +1,11 @@
 """``leadscore import``: CRM export files → mapping → contract check → the store.
 
-Rows that fail go to ``quarantine`` with the check they failed; the others replace the
-store's ``leads``, ``activities`` and ``stage_history`` tables (an export is a full
-snapshot of the CRM, so a table not given is written empty rather than left stale).
+Rows that fail go to ``quarantine`` with the check they failed; a duplicated lead id keeps
+its most recently created row (:mod:`pipelines.ingest.duplicates`). The others replace the
+store's tables the import has files for; a table without a file is kept, and an import
+that would empty or shrink a table is refused (:mod:`pipelines.ingest.loading`). The whole
+import is one :meth:`~pipelines.storage.Store.write_batch`: one transaction, or files
+committed together, so a killed import leaves the old tables.
 """
 
 from __future__ import annotations
@@ -15,11 +18,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipelines.attributes import attribute_names
 from pipelines.contracts import empty_table, quarantine_rows
+from pipelines.ingest.duplicates import resolve_duplicate_leads
+from pipelines.ingest.loading import (
+    ImportRefused,
+    LoadOptions,
+    LoadPlan,
+    options_for,
+    plan_load,
+)
 from pipelines.ingest.mappings import MappedExport, map_export
-from pipelines.ingest.spec import Mapping
+from pipelines.ingest.spec import Mapping, MappingError
 from pipelines.inputs import CrmTables, validate_inputs
-from pipelines.storage import Store
+from pipelines.storage import Append, Operation, Overwrite, Store, metadata_operation
 
 EXPORT_SUFFIXES = (".csv", ".csv.gz", ".txt", ".parquet", ".pq")
 
@@ -63,6 +75,9 @@ class ImportReport:
     reasons: dict[str, Counter[str]]
     mapped: MappedExport
     notes: list[str] = field(default_factory=list)
+    leads: pd.DataFrame = field(default_factory=pd.DataFrame)  # the leads it loads
+    plan: LoadPlan = field(default_factory=lambda: LoadPlan((), ()))
+    written: bool = False  # False for a dry run
 
 
 def _with_mapping_failures(
@@ -86,12 +101,15 @@ def validate_mapped(mapped: MappedExport) -> CrmTables:
     row of a lead rejected for a number it could not parse fails ``lead_quarantined``.
     """
     raw, dropped = _with_mapping_failures(mapped)
+    raw["leads"], superseded = resolve_duplicate_leads(raw["leads"])  # type: ignore[arg-type]
     for name in ("activities", "stage_history"):
         raw.setdefault(name, None)
+    if mapped.attributes is not None:
+        raw["lead_attributes"] = mapped.attributes
     tables = validate_inputs(raw)
     bad_leads = mapped.tables["leads"].loc[dropped["leads"], "lead_id"]
     for table, kept in raw.items():
-        if kept is None:
+        if kept is None or table not in mapped.tables:
             continue
         source, rejected = tables.rejected[table]
         # split_valid addressed the kept rows by position: map back to the mapped frame.
@@ -100,59 +118,173 @@ def validate_mapped(mapped: MappedExport) -> CrmTables:
             bad_leads.astype(str)
         )
         rejected.loc[orphan, "check"] = "lead_quarantined"
-        own = mapped.rejected.get(table)
-        if own is not None:
-            rejected = pd.concat([own, rejected], ignore_index=True)
+        own = [mapped.rejected.get(table), superseded if table == "leads" else None]
+        if any(frame is not None and len(frame) for frame in own):
+            parts = [frame for frame in (*own, rejected) if frame is not None and len(frame)]
+            rejected = pd.concat(parts, ignore_index=True)
         tables.rejected[table] = (mapped.tables[table], rejected.reset_index(drop=True))
+    if mapped.attributes is not None:
+        tables.rejected["lead_attributes"] = _with_lead_quarantined(
+            mapped.attributes, tables.rejected["lead_attributes"][1], tables.leads["lead_id"]
+        )
     tables.raw_counts = {t: len(f) for t, f in mapped.tables.items()}
     return tables
 
 
+def _stage_fill_notes(mapped: MappedExport, tables: CrmTables) -> list[str]:
+    """How many *loaded* leads got an outcome time from the stage history."""
+    _, bad = tables.rejected["leads"]
+    notes = []
+    for column, (stage, filled) in mapped.filled_from_stages.items():
+        count = int((~filled.isin(bad["row_index"])).sum())
+        if count:
+            notes.append(f"{count} leads got {column} from their first '{stage}' stage entry")
+    return notes
+
+
+def _operations(
+    run_id: str, tables: CrmTables, given: list[str], options: LoadOptions
+) -> tuple[list[Operation], dict[str, pd.DataFrame]]:
+    """The import's writes, one batch: the tables it replaces, its quarantine, its origin."""
+    valid = {
+        "leads": tables.leads.drop(columns=attribute_names(tables.leads.columns)),
+        "activities": tables.activities,
+        "stage_history": tables.stage_history,
+    }
+    replaced = {
+        name: (frame if name in given and frame is not None else empty_table(name))
+        for name, frame in valid.items()
+        if name in given or options.replace_all
+    }
+    operations: list[Operation] = [Overwrite(n, f) for n, f in replaced.items()]
+    quarantine = pd.concat(
+        [quarantine_rows(run_id, name, raw, bad) for name, (raw, bad) in tables.rejected.items()],
+        ignore_index=True,
+    )
+    if len(quarantine):
+        operations.append(Append("quarantine", quarantine))
+    operations.append(metadata_operation("data_origin", "imported"))
+    return operations, replaced
+
+
+def _with_lead_quarantined(
+    attributes: pd.DataFrame, rejected: pd.DataFrame, lead_ids: pd.Series
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Attribute rows of a lead that was not loaded count as quarantined with it."""
+    orphan = ~attributes["lead_id"].isin(lead_ids) & ~attributes.index.isin(rejected["row_index"])
+    more = pd.DataFrame(
+        {
+            "column": "lead_id",
+            "check": "lead_quarantined",
+            "failure_case": attributes.loc[orphan, "lead_id"].astype(str).to_numpy(),
+            "row_index": attributes.index[orphan].to_numpy(dtype="int64"),
+        }
+    )
+    return attributes, pd.concat([rejected, more], ignore_index=True)
+
+
+def read_lookups(mapping: Mapping, files: dict[str, Path] | None) -> dict[str, pd.DataFrame]:
+    """Reads the lookup files given by name (``--lookup NAME=FILE``).
+
+    Raises:
+        MappingError: a name the mapping has no lookup for.
+        ExportFileError: a file cannot be read.
+    """
+    known = {name for spec in mapping.tables.values() for name in spec.lookups}
+    for name in files or {}:
+        if name not in known:
+            raise MappingError(
+                f"--lookup {name}: the mapping has no lookup of that name "
+                f"(its lookups: {', '.join(sorted(known)) or 'none'})"
+            )
+    return {name: read_export(path) for name, path in (files or {}).items()}
+
+
+def attributes_after_import(
+    store: Store, loaded_leads: pd.Series, attributes: pd.DataFrame | None
+) -> pd.DataFrame | None:
+    """The ``lead_attributes`` table once the loaded leads' rows replace theirs (None: no
+    table before, none now)."""
+    if attributes is None and not store.exists("lead_attributes"):
+        return None
+    parts = [] if attributes is None else [attributes]
+    if store.exists("lead_attributes"):
+        old = store.read("lead_attributes")
+        parts.insert(0, old[~old["lead_id"].isin(loaded_leads)])
+    frame = pd.concat(parts, ignore_index=True) if parts else empty_table("lead_attributes")
+    return frame[list(empty_table("lead_attributes").columns)]
+
+
 def import_exports(
-    mapping: Mapping, files: dict[str, Path], store: Store, run_id: str | None = None
+    mapping: Mapping,
+    files: dict[str, Path],
+    store: Store,
+    run_id: str | None = None,
+    options: LoadOptions | None = None,
+    lookups: dict[str, Path] | None = None,
 ) -> ImportReport:
     """Reads the export files (keyed by contract table), maps, validates and loads them.
+
+    The store's tables are compared with what the import would leave first
+    (:func:`~pipelines.ingest.loading.plan_load`); a refused import, or a dry run, writes
+    nothing. Otherwise every write (tables, quarantine, ``data_origin=imported``) is one
+    batch, under the store's lock.
+
+    Args:
+        lookups: the files of the mapping's ``lookups:``, by name.
 
     Raises:
         ExportFileError: a file cannot be read.
         MappingError: the mapping does not fit the files.
         ContractError: a table is unusable as a whole.
+        ImportRefused: the import would empty or shrink a table past ``options``.
     """
     run_id = run_id or f"import-{uuid.uuid4().hex[:12]}"
     frames = {table: read_export(path) for table, path in files.items()}
-    mapped = map_export(mapping, frames)
+    mapped = map_export(mapping, frames, read_lookups(mapping, lookups))
     tables = validate_mapped(mapped)
-    quarantine = pd.concat(
-        [quarantine_rows(run_id, name, raw, bad) for name, (raw, bad) in tables.rejected.items()],
-        ignore_index=True,
-    )
-    valid = {
-        "leads": tables.leads,
-        "activities": tables.activities,
-        "stage_history": (
-            tables.stage_history
-            if tables.stage_history is not None
-            else empty_table("stage_history")
-        ),
-    }
-    with store.lock("scoring"):
-        for name, frame in valid.items():
-            store.write(name, frame)
-        if len(quarantine):
-            store.append("quarantine", quarantine)
-    reasons = {
-        name: Counter(f"{r.column} {r.check}" for r in bad.itertuples())
-        for name, (_, bad) in tables.rejected.items()
-    }
-    return ImportReport(
+    given = list(frames)
+    if "stage_history" not in frames and mapped.stage_entries:
+        given.append("stage_history")  # derived from the leads file's stage dates
+    options, replacing = options_for(store, options or LoadOptions())
+    operations, replaced = _operations(run_id, tables, given, options)
+    attributes = attributes_after_import(store, tables.leads["lead_id"], tables.attributes)
+    if attributes is not None:
+        operations.append(Overwrite("lead_attributes", attributes))
+    loaded = {name: len(frame) for name, frame in replaced.items() if name in given}
+    # Tables the mapping derives from the leads file are reported like files read.
+    read = {t: len(f) for t, f in frames.items()}
+    if "stage_history" not in frames and mapped.stage_entries:
+        read["stage_history"] = sum(mapped.stage_entries.values())
+    shown = dict(loaded)
+    if tables.attributes is not None and mapped.attributes is not None:
+        read["lead_attributes"] = len(mapped.attributes)
+        shown["lead_attributes"] = len(tables.attributes)
+    report = ImportReport(
         run_id=run_id,
-        rows_read={t: len(f) for t, f in frames.items()},
-        rows_filtered={t: mapped.filtered.get(t, 0) for t in frames},
-        rows_loaded={t: len(valid[t]) for t in frames},
+        rows_read=read,
+        rows_filtered={t: mapped.filtered.get(t, 0) for t in read},
+        rows_loaded=shown,
         rows_quarantined={
             t: int(bad["row_index"].nunique()) for t, (_, bad) in tables.rejected.items()
         },
-        reasons=reasons,
+        reasons={
+            name: Counter(f"{r.column} {r.check}" for r in bad.itertuples())
+            for name, (_, bad) in tables.rejected.items()
+        },
         mapped=mapped,
-        notes=list(mapped.notes),
+        notes=[*mapped.notes, *_stage_fill_notes(mapped, tables), *filter(None, [replacing])],
+        leads=tables.leads,
+        plan=plan_load(store, loaded, options),  # before the lock: a refusal touches nothing
     )
+    if (why := report.plan.refusal()) is not None:
+        raise ImportRefused(why, report)
+    if options.dry_run:
+        return report
+    with store.lock("scoring"):
+        report.plan = plan_load(store, loaded, options)  # the store may have changed meanwhile
+        if (why := report.plan.refusal()) is not None:
+            raise ImportRefused(why, report)
+        store.write_batch(operations)
+    report.written = True
+    return report

@@ -9,11 +9,14 @@ its row with the value; a number that does not parse is reported in
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from pipelines.contracts import BOOLEAN_COLUMNS, INPUT_TABLES, TIME_COLUMNS
+from pipelines.ingest.derived import attribute_rows, rows_where, stage_entry_rows
+from pipelines.ingest.lookups import LookupCounts, join_lookups
 from pipelines.ingest.spec import (
     INTEGER_COLUMNS,
     NUMBER_COLUMNS,
@@ -46,6 +49,12 @@ class MappedExport:
     unmapped_values: dict[str, pd.Series] = field(default_factory=dict)
     filtered: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # lead column → (stage, labels of the leads rows it was filled for from the stage
+    # history): the import counts those that load, so its note matches the store.
+    filled_from_stages: dict[str, tuple[str, pd.Index]] = field(default_factory=dict)
+    lookups: list[LookupCounts] = field(default_factory=list)
+    stage_entries: Counter[str] = field(default_factory=Counter)
+    attributes: pd.DataFrame | None = None
 
 
 def _coalesce(first: pd.Series, second: pd.Series) -> pd.Series:
@@ -80,14 +89,9 @@ def _convert(
 def _map_table(
     table: str, spec: TableMapping, frame: pd.DataFrame, zone: str, export: MappedExport
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The contract-shaped table, and the outcome-only columns of the rows kept."""
+    """The contract-shaped table, and the file's rows it kept (lookup columns joined)."""
     frame = frame.reset_index(drop=True)
-    keep = pd.Series(True, index=frame.index)
-    for name, allowed in spec.where.items():
-        if name not in frame.columns:
-            raise MappingError(f"tables.{table}.where: the {table} file has no column {name!r}")
-        keys = normalized_keys(as_text(frame[name]))
-        keep &= keys.isin([normalize_key(v) for v in allowed])
+    keep = rows_where(frame, spec.where, f"tables.{table}.where")
     export.filtered[table] = int((~keep).sum())
     frame = frame[keep].reset_index(drop=True)
     out: dict[str, pd.Series] = {}
@@ -98,6 +102,11 @@ def _map_table(
             absent.append(source)
             continue
         values, bad = _convert(table, source, frame[source], column, zone, export)
+        if column.when:
+            key = column.to if column.column is not None else source
+            holds = rows_where(frame, column.when, f"tables.{table}.columns.{key}.when")
+            values = values.where(holds, None) if values.dtype == object else values.where(holds)
+            bad = bad[holds.reindex(bad.index, fill_value=False)]
         if len(bad):
             failures.append(
                 pd.DataFrame(
@@ -109,7 +118,8 @@ def _map_table(
                     }
                 )
             )
-        out[column.to] = _coalesce(out[column.to], values) if column.to in out else values
+        target = str(column.to)  # specs() always names the contract column
+        out[target] = _coalesce(out[target], values) if target in out else values
     contract = contract_columns(table)
     missing_required = [c for c, nullable in contract.items() if not nullable and c not in out]
     missing_required = [c for c in missing_required if c not in spec.constants]
@@ -122,14 +132,14 @@ def _map_table(
         )
     for name, value in spec.constants.items():
         out[name] = pd.Series([value] * len(frame), index=frame.index, dtype="object")
-    used = {*spec.columns, *spec.where, *spec.outcome_columns}
+    used = spec.source_columns()
     export.ignored[table] = [str(c) for c in frame.columns if c not in used]
     export.outcome_only[table] = [c for c in spec.outcome_columns if c in frame.columns]
     export.absent[table] = absent
     if failures:
         export.rejected[table] = pd.concat(failures, ignore_index=True)
     columns = {c: out.get(c, pd.Series(None, index=frame.index, dtype="object")) for c in contract}
-    return pd.DataFrame(columns, index=frame.index), frame[export.outcome_only[table]]
+    return pd.DataFrame(columns, index=frame.index), frame
 
 
 def _outcome_notes(
@@ -166,11 +176,37 @@ def _first_entries(stages: pd.DataFrame, stage: str) -> pd.Series:
     return hits.groupby("lead_id")["entered_at"].min()
 
 
-def map_export(mapping: Mapping, frames: dict[str, pd.DataFrame]) -> MappedExport:
+def _derive_from_leads(mapping: Mapping, kept: pd.DataFrame, export: MappedExport) -> None:
+    """Stage rows from the leads file's date columns, and its attribute rows."""
+    spec = mapping.tables["leads"]
+    lead_ids = export.tables["leads"]["lead_id"]
+    if spec.stage_entries:
+        rows, made = stage_entry_rows(spec.stage_entries, kept, lead_ids, mapping.timezone)
+        given = export.tables.get("stage_history")
+        parts = [given, rows] if given is not None else [rows]
+        export.tables["stage_history"] = pd.concat(parts, ignore_index=True)
+        export.stage_entries = made
+        counts = ", ".join(f"{stage} {n:,}" for stage, n in made.items())
+        export.notes.append(
+            f"stage_history: {sum(made.values()):,} rows from the leads file's dates ({counts})"
+        )
+    if spec.attributes:
+        export.attributes = attribute_rows(spec, kept, lead_ids)
+
+
+def map_export(
+    mapping: Mapping,
+    frames: dict[str, pd.DataFrame],
+    lookups: dict[str, pd.DataFrame] | None = None,
+) -> MappedExport:
     """Applies ``mapping`` to export frames keyed by contract table; reports what it did.
 
+    Args:
+        lookups: the files of the mapping's ``lookups:``, by name.
+
     Raises:
-        MappingError: a file for a table the mapping lacks, or a required column absent.
+        MappingError: a file for a table the mapping lacks, a required column absent, a
+            lookup file missing or with a key twice.
     """
     export = MappedExport(tables={})
     outcome_frames = {}
@@ -179,11 +215,16 @@ def map_export(mapping: Mapping, frames: dict[str, pd.DataFrame]) -> MappedExpor
             continue
         if table not in mapping.tables:
             raise MappingError(f"the mapping has no {table!r} table for the {table} file")
+        spec = mapping.tables[table]
+        frame, counts = join_lookups(table, frames[table], spec.lookups, lookups or {})
+        export.lookups.extend(counts)
+        export.notes.extend(c.note() for c in counts)
         export.tables[table], outcome_frames[table] = _map_table(
-            table, mapping.tables[table], frames[table], mapping.timezone, export
+            table, spec, frame, mapping.timezone, export
         )
     if "leads" not in export.tables:
         raise MappingError("a leads file is required")
+    _derive_from_leads(mapping, outcome_frames["leads"], export)
     stages = export.tables.get("stage_history")
     if stages is not None:
         leads = export.tables["leads"]
@@ -192,13 +233,10 @@ def map_export(mapping: Mapping, frames: dict[str, pd.DataFrame]) -> MappedExpor
             fill = leads["lead_id"].map(first)
             empty = leads[column].isna() & fill.notna()
             leads[column] = _coalesce(leads[column], fill.astype("datetime64[us, UTC]"))
-            if empty.any():
-                export.notes.append(
-                    f"{int(empty.sum())} leads got {column} from their first '{stage}' stage entry"
-                )
-    for table, outcomes in outcome_frames.items():
+            export.filled_from_stages[column] = (stage, leads.index[empty.to_numpy()])
+    for table, kept in outcome_frames.items():
         spec = mapping.tables[table]
-        export.notes.extend(_outcome_notes(table, spec, outcomes, export.tables[table]))
+        export.notes.extend(_outcome_notes(table, spec, kept, export.tables[table]))
     return export
 
 

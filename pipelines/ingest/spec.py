@@ -11,6 +11,7 @@ applies a mapping to export frames.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,7 +29,11 @@ NUMBER_COLUMNS = {
 }
 INTEGER_COLUMNS = ("employees",)
 SHIPPED_MAPPINGS = Path(__file__).resolve().parents[2] / "configs" / "mappings"
-_UNION_TAGS = {"str", "ColumnSpec", "function-after[_known_zone(), str]"}
+_UNION_TAGS = {
+    "str",
+    "ColumnSpec",
+    "function-after[_known_zone(), str]",
+}
 
 
 class MappingError(ConfigError):
@@ -44,10 +49,29 @@ def _words(value: object) -> str | None:
     return str(value)
 
 
-class ColumnSpec(Frozen):
-    """How one source column becomes one contract column."""
+def _conditions(value: object) -> object:
+    """``{column: value or [values]}`` with every value as text."""
+    if isinstance(value, dict):
+        return {
+            k: [_words(v) for v in (vs if isinstance(vs, list | tuple) else [vs])]
+            for k, vs in value.items()
+        }
+    return value
 
-    to: str = Field(description="the contract column")
+
+class ColumnSpec(Frozen):
+    """How one source column becomes one contract column.
+
+    Keyed by the source column (``Id: lead_id`` or ``Id: {to: lead_id}``), or by the contract
+    column with ``column`` naming the source (``converted_at: {column: close_date, when:
+    {deal_stage: Won}}``): one source can then feed several contract columns.
+    """
+
+    to: str | None = Field(None, description="the contract column (default: the key)")
+    column: str | None = Field(None, description="the source column, when the key is `to`")
+    when: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="use the value only where a column holds one of these"
+    )
     values: dict[str, str | None] = Field(
         default_factory=dict, description="source value → contract value (trimmed, any case)"
     )
@@ -74,6 +98,11 @@ class ColumnSpec(Frozen):
     def _text_words(cls, value: object) -> object:
         return [_words(v) for v in value] if isinstance(value, list | tuple) else value
 
+    @field_validator("when", mode="before")
+    @classmethod
+    def _text_when(cls, value: object) -> object:
+        return _conditions(value)
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
@@ -92,6 +121,55 @@ class OutcomeValues(Frozen):
         return [_words(v) for v in value] if isinstance(value, list | tuple) else value
 
 
+AttributeKind = Literal["category", "number", "text"]
+ATTRIBUTE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+LOOKUP_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+
+
+class LookupSpec(Frozen):
+    """A second file joined by a key, many rows to one: ``--lookup NAME=FILE`` names it."""
+
+    key: str = Field(description="the column of this table's file holding the key")
+    lookup_key: str | None = Field(None, description="the key column of the lookup file")
+
+
+class StageEntry(Frozen):
+    """A date column of the leads file that is the time the lead entered ``stage``."""
+
+    column: str
+    stage: str
+    when: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    format: str | None = None
+    timezone: str | None = None
+    date_as: Literal["start", "end"] = "start"
+
+    @field_validator("when", mode="before")
+    @classmethod
+    def _text_when(cls, value: object) -> object:
+        return _conditions(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return _check_zone(value) if value is not None else None
+
+
+class AttributeSpec(Frozen):
+    """A custom per-lead column: a category, a number or free text."""
+
+    kind: AttributeKind
+    column: str | None = Field(None, description="the source column (default: the name)")
+    values: dict[str, str | None] = Field(default_factory=dict)
+    scale: float | None = None
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _text_values(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {_words(k): _words(v) for k, v in value.items()}
+        return value
+
+
 class TableMapping(Frozen):
     """One export file onto one contract table."""
 
@@ -106,22 +184,57 @@ class TableMapping(Frozen):
         default_factory=dict, description="status fields: they define the outcome, never features"
     )
 
+    lookups: dict[str, LookupSpec] = Field(
+        default_factory=dict,
+        description="files joined to this one by a key (--lookup NAME=FILE); their columns "
+        "are named NAME.column",
+    )
+    stage_entries: tuple[StageEntry, ...] = Field(
+        (), description="date columns of the leads file that are stage entries"
+    )
+    attributes: dict[str, AttributeSpec] = Field(
+        default_factory=dict,
+        description="custom per-lead columns known from creation (table lead_attributes); "
+        "`name: kind` reads the column of that name",
+    )
+
+    @field_validator("attributes", mode="before")
+    @classmethod
+    def _kind_alone(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {k: {"kind": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
     @field_validator("where", mode="before")
     @classmethod
     def _text_where(cls, value: object) -> object:
-        if isinstance(value, dict):
-            return {
-                k: [_words(v) for v in (vs if isinstance(vs, list) else [vs])]
-                for k, vs in value.items()
-            }
-        return value
+        return _conditions(value)
 
     def specs(self) -> list[tuple[str, ColumnSpec]]:
-        """(source column, spec) pairs in file order; a bare name becomes ``ColumnSpec(to=name)``."""
-        return [
-            (source, spec if isinstance(spec, ColumnSpec) else ColumnSpec(to=spec))
-            for source, spec in self.columns.items()
-        ]
+        """(source column, spec) pairs in file order, each spec with its contract column."""
+        out = []
+        for key, spec in self.columns.items():
+            if not isinstance(spec, ColumnSpec):
+                out.append((key, ColumnSpec(to=spec)))
+            elif spec.column is not None:
+                out.append((spec.column, spec.model_copy(update={"to": spec.to or key})))
+            else:
+                out.append((key, spec))
+        return out
+
+    def attribute_specs(self) -> list[tuple[str, AttributeSpec]]:
+        """(attribute name, spec) pairs."""
+        return list(self.attributes.items())
+
+    def source_columns(self) -> set[str]:
+        """Every column of the file the mapping reads (the others are reported as ignored)."""
+        used = {s for s, _ in self.specs()} | set(self.where) | set(self.outcome_columns)
+        for _, column in self.specs():
+            used |= set(column.when)
+        for entry in self.stage_entries:
+            used |= {entry.column, *entry.when}
+        used |= {spec.column or name for name, spec in self.attribute_specs()}
+        return used
 
 
 class Mapping(Frozen):
@@ -146,8 +259,11 @@ class Mapping(Frozen):
             raise ValueError("tables: a mapping needs a 'leads' table")
         for table, spec in self.tables.items():
             _check_table(table, spec)
-        if self.outcomes_from_stage_history and "stage_history" not in self.tables:
-            raise ValueError("outcomes_from_stage_history: needs a 'stage_history' table")
+        has_stages = "stage_history" in self.tables or self.tables["leads"].stage_entries
+        if self.outcomes_from_stage_history and not has_stages:
+            raise ValueError(
+                "outcomes_from_stage_history: needs a 'stage_history' table or stage_entries"
+            )
         return self
 
 
@@ -166,7 +282,25 @@ def contract_columns(table: str) -> dict[str, bool]:
     return {name: col.nullable for name, col in SCHEMAS[table].to_schema().columns.items()}
 
 
+def _check_extensions(table: str, spec: TableMapping) -> None:
+    """Lookups, stage entries and attributes: names that are valid and in the right table."""
+    for name in spec.lookups:
+        if not LOOKUP_NAME.match(name):
+            raise ValueError(f"tables.{table}.lookups.{name}: use letters, digits, _ and -")
+    if table != "leads" and (spec.stage_entries or spec.attributes):
+        raise ValueError(f"tables.{table}: stage_entries and attributes belong to leads")
+    for name, _ in spec.attribute_specs():
+        if not ATTRIBUTE_NAME.match(name):
+            raise ValueError(
+                f"tables.{table}.attributes.{name}: a name is [a-z][a-z0-9_], 40 at most"
+            )
+    for key, column in spec.columns.items():
+        if isinstance(column, ColumnSpec) and column.column is None and column.to is None:
+            raise ValueError(f"tables.{table}.columns.{key}: give `to` (or `column`)")
+
+
 def _check_table(table: str, spec: TableMapping) -> None:
+    _check_extensions(table, spec)
     columns = contract_columns(table)
     known = ", ".join(columns)
     mapped: set[str] = set()
@@ -183,7 +317,7 @@ def _check_table(table: str, spec: TableMapping) -> None:
         if name in mapped:
             raise ValueError(f"tables.{table}.constants.{name}: also mapped from a source column")
     for name in spec.outcome_columns:
-        if name in spec.columns:
+        if name in {s for s, _ in spec.specs()}:
             raise ValueError(
                 f"tables.{table}.outcome_columns.{name}: a status field defines the outcome "
                 "only; it cannot also map to a contract column"

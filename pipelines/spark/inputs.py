@@ -28,8 +28,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from pipelines.attributes import attribute_columns, split_attributes, with_attributes
 from pipelines.contracts import (
     INPUT_TABLES,
+    quarantine_rows,
     split_valid,
     validate_table,
 )
@@ -67,6 +69,7 @@ class SparkCrmTables:
     raw_counts: dict[str, int] = field(default_factory=dict)
     rejected_counts: dict[str, int] = field(default_factory=dict)
     cached: list[SparkFrame] = field(default_factory=list, repr=False)
+    attributes: SparkFrame | None = None  # one row per lead: lead_id and its attr_ columns
 
     @property
     def rows_rejected(self) -> int:
@@ -187,9 +190,30 @@ def read_inputs_spark(spark: SparkSession, store: str | Store, run_id: str) -> S
         else None
         for name in INPUT_TABLES
     }
-    return validate_inputs_spark(
+    tables = validate_inputs_spark(
         spark, raw["leads"], raw["activities"], raw["stage_history"], run_id
     )
+    return _with_attributes_spark(spark, store, tables, run_id)
+
+
+def _with_attributes_spark(
+    spark: SparkSession, store: Store, tables: SparkCrmTables, run_id: str
+) -> SparkCrmTables:
+    """Adds the attribute columns (pivoted on the driver: the table is one row per lead and
+    name) and the quarantine rows of bad attribute rows. Rows of unknown leads drop out at
+    the join, as they are left out on the embedded path."""
+    if not store.exists("lead_attributes"):
+        return tables
+    raw = store.read("lead_attributes")
+    valid, rejected = split_attributes(raw, raw["lead_id"])
+    tables.raw_counts["lead_attributes"] = len(raw)
+    if len(rejected):
+        tables.rejected_counts["lead_attributes"] = int(rejected["row_index"].nunique())
+        bad = to_spark(spark, quarantine_rows(run_id, "lead_attributes", raw, rejected))
+        tables.quarantine = tables.quarantine.unionByName(bad)
+    if len(valid):
+        tables.attributes = to_spark(spark, attribute_columns(valid).reset_index())
+    return tables
 
 
 @dataclass
@@ -237,6 +261,10 @@ def training_tables_spark(spark: SparkSession, store: str | Store) -> SparkEvent
     for column in leads.columns[leads.dtypes == "datetime64[us]"]:  # session wall clocks
         leads[column] = leads[column].dt.tz_localize(zone).dt.tz_convert("UTC")
     leads = validate_table("leads", leads)
+    store = open_store(store) if isinstance(store, str) else store
+    if store.exists("lead_attributes"):  # as the embedded path: checked and joined in pandas
+        attributes, _ = split_attributes(store.read("lead_attributes"), leads["lead_id"])
+        leads = with_attributes(leads, attributes)
     times = [leads[c].max() for c in ("created_at", "converted_at", "lost_at")]
     times += [_latest(tables.activities, "occurred_at")]
     times += [_latest(tables.stage_history, "entered_at")]

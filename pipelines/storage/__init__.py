@@ -12,17 +12,29 @@ from pipelines.storage.base import (
     DEFAULT_STORE,
     Append,
     Frames,
+    Operation,
+    Overwrite,
     Part,
     Replace,
     Store,
     StoreError,
     StoreLocked,
+    StoreNotFound,
     TableNotFound,
     check_name,
     frames_of,
 )
+from pipelines.storage.duckdb import LOCK_WAIT_ENV
+from pipelines.storage.extent import latest_time
 from pipelines.storage.files import write_atomically, write_frame_atomically
-from pipelines.storage.metadata import METADATA_TABLE, read_metadata, store_id, write_metadata
+from pipelines.storage.location import registry_file, require_store
+from pipelines.storage.metadata import (
+    METADATA_TABLE,
+    metadata_operation,
+    read_metadata,
+    store_id,
+    write_metadata,
+)
 from pipelines.storage.partitions import (
     recover_partitions,
     staging_dir,
@@ -32,20 +44,28 @@ from pipelines.storage.uri import open_store, store_uri
 
 __all__ = [
     "DEFAULT_STORE",
+    "LOCK_WAIT_ENV",
     "METADATA_TABLE",
     "Append",
     "Frames",
+    "Operation",
+    "Overwrite",
     "Part",
     "Replace",
     "Store",
     "StoreError",
     "StoreLocked",
+    "StoreNotFound",
     "TableNotFound",
     "check_name",
     "frames_of",
+    "latest_time",
+    "metadata_operation",
     "open_store",
     "read_metadata",
     "recover_partitions",
+    "registry_file",
+    "require_store",
     "staging_dir",
     "store_id",
     "store_uri",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeAlias
@@ -27,6 +27,10 @@ class StoreError(RuntimeError):
 
 class TableNotFound(StoreError):
     """The named table does not exist in the store."""
+
+
+class StoreNotFound(StoreError):
+    """The store does not exist (no file, no directory) or holds no CRM yet."""
 
 
 class StoreLocked(StoreError):
@@ -66,11 +70,23 @@ class Replace:
 
 
 @dataclass(frozen=True)
+class Overwrite:
+    """Replace the whole of ``table`` (its columns too) by ``frame``."""
+
+    table: str
+    frame: Frames
+
+
+@dataclass(frozen=True)
 class Append:
     """Append ``frame`` to ``table`` (created when missing)."""
 
     table: str
     frame: Frames
+
+
+Operation: TypeAlias = Overwrite | Replace | Append
+"""One write of a batch: :meth:`Store.write_batch` applies a list of them all or none."""
 
 
 def frames_of(frames: Frames) -> Iterator[pd.DataFrame]:
@@ -92,7 +108,7 @@ class Store(Protocol):
     def write(self, table: str, df: pd.DataFrame) -> None: ...
     def replace_partition(self, table: str, df: pd.DataFrame, column: str, value: Any) -> None: ...
     def append(self, table: str, df: pd.DataFrame) -> None: ...
-    def write_batch(self, operations: list[Replace | Append]) -> None: ...
+    def write_batch(self, operations: Sequence[Operation]) -> None: ...
     def lock(self, name: str = "scoring") -> contextlib.AbstractContextManager[None]: ...
     def check_writable(self, table: str) -> None: ...
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import os
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,15 +13,33 @@ import pandas as pd
 
 from pipelines.storage.base import (
     Append,
+    Operation,
+    Overwrite,
     Part,
     Replace,
     StoreError,
+    StoreLocked,
     TableNotFound,
     check_name,
     file_lock,
     frames_of,
     path_from_uri,
 )
+
+LOCK_WAIT_ENV = "LEADSCORE_LOCK_WAIT_S"
+DEFAULT_LOCK_WAIT_S = 30.0
+
+
+def lock_wait_s() -> float:
+    """How long to wait for DuckDB's file lock (``$LEADSCORE_LOCK_WAIT_S``, default 30 s)."""
+    try:
+        return max(0.0, float(os.environ.get(LOCK_WAIT_ENV, DEFAULT_LOCK_WAIT_S)))
+    except ValueError:
+        raise StoreError(f"${LOCK_WAIT_ENV} must be a number of seconds") from None
+
+
+def _lock_conflict(err: Exception) -> bool:
+    return "Could not set lock" in str(err) or "Conflicting lock" in str(err)
 
 
 def duckdb_where(part: Part | None, equals: dict[str, Any] | None) -> tuple[str, list[Any]]:
@@ -44,21 +64,46 @@ class DuckDBStore:
 
     @contextlib.contextmanager
     def connect(self, read_only: bool = False) -> Iterator[Any]:
-        import duckdb
+        """A connection to the file, closed after the block.
 
+        DuckDB lets one process write a file, or any number read it, at a time; every
+        connection here is held only for one read or one write batch. So a connection
+        that meets another process's lock is retried for up to ``$LEADSCORE_LOCK_WAIT_S``
+        seconds: a reader waits out a writer's commit, a writer a reader's query.
+
+        Raises:
+            StoreError: the file cannot be opened (missing, for reading; not DuckDB).
+            StoreLocked: another process still held the lock after the wait.
+        """
         if read_only and not self.path.exists():
             raise StoreError(f"store {self.uri}: file {self.path} does not exist")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            con = duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.IOException as err:
-            raise StoreError(
-                f"store {self.uri}: cannot open ({str(err).splitlines()[0]})"
-            ) from None
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = self._open(read_only)
         try:
             yield con
         finally:
             con.close()
+
+    def _open(self, read_only: bool) -> Any:
+        import duckdb
+
+        deadline = time.monotonic() + lock_wait_s()
+        pause = 0.02
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.IOException as err:
+                first = str(err).splitlines()[0]
+                if not _lock_conflict(err):
+                    raise StoreError(f"store {self.uri}: cannot open ({first})") from None
+                if time.monotonic() >= deadline:
+                    raise StoreLocked(
+                        f"store {self.uri}: another process kept the file locked for "
+                        f"{lock_wait_s():g} s (${LOCK_WAIT_ENV})"
+                    ) from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.25)
 
     @staticmethod
     def _has_table(con: Any, table: str) -> bool:
@@ -112,17 +157,20 @@ class DuckDBStore:
     def append(self, table: str, df: pd.DataFrame) -> None:
         self.write_batch([Append(table, df)])
 
-    def write_batch(self, operations: list[Replace | Append]) -> None:
+    def write_batch(self, operations: Sequence[Operation]) -> None:
         """Applies every operation in one transaction: all of them land, or none.
 
         Streamed frames are inserted one at a time, so the batch never needs all its rows
-        in memory at once.
+        in memory at once. An :class:`Overwrite` drops the table first, so the new one takes
+        the columns of its first frame.
         """
         with self.connect() as con:
             con.execute("BEGIN")
             for op in operations:
                 table = check_name(op.table)
-                if isinstance(op, Replace) and self._has_table(con, table):
+                if isinstance(op, Overwrite):
+                    con.execute(f'DROP TABLE IF EXISTS "{table}"')
+                elif isinstance(op, Replace) and self._has_table(con, table):
                     con.execute(f'DELETE FROM "{table}" WHERE "{op.column}" = ?', [op.value])
                 for frame in frames_of(op.frame):
                     con.register("incoming", frame)

@@ -1,14 +1,16 @@
 """A store of tables as files in a directory: one Parquet or CSV file per table.
 
 Every write goes to a temporary file that is then renamed over the old one, so a reader
-sees the old file or the new one and a killed writer leaves the old one.
+sees the old file or the new one and a killed writer leaves the old one. A batch of writes
+to several tables stages every file first and commits them together through a journal
+(:mod:`pipelines.storage.journal`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from pipelines.storage.base import (
-    Append,
+    Operation,
+    Overwrite,
     Part,
     Replace,
     StoreError,
@@ -27,6 +30,7 @@ from pipelines.storage.base import (
     path_from_uri,
 )
 from pipelines.storage.duckdb import duckdb_where
+from pipelines.storage.journal import commit_staged, new_batch, settle, staging_file
 
 FILE_BATCH_ROWS = 100_000
 
@@ -66,6 +70,7 @@ class FileStore:
         return path if self.fmt == "parquet" and path.is_dir() else None
 
     def exists(self, table: str) -> bool:
+        settle(self.root)  # every read asks first: a killed batch is finished before it
         return self._file(table).exists() or self._dataset(table) is not None
 
     def count(self, table: str) -> int:
@@ -132,50 +137,58 @@ class FileStore:
             )
 
     def write(self, table: str, df: pd.DataFrame) -> None:
+        settle(self.root)
         self.check_writable(table)
         self._write_file(self._file(table), df)
 
     def _write_file(self, path: Path, df: pd.DataFrame) -> None:
         write_frame_atomically(df, path, self.fmt)
 
-    def _stream_parquet(self, op: Replace | Append) -> None:
-        """Rewrites one Parquet file a batch at a time: memory holds one batch, not the table."""
+    def _stream_parquet(self, op: Operation, source: Path | None, target: Path) -> bool:
+        """Writes ``source``'s rows (those ``op`` keeps) then ``op``'s frames to ``target``, a
+        batch at a time: memory holds one batch, not the table. False when nothing was written
+        (nothing old, nothing new)."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        path = self._file(op.table)
-        tmp = temporary_sibling(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         writer: Any = None
 
         def put(frame: pd.DataFrame) -> None:
             nonlocal writer
             table = pa.Table.from_pandas(frame, preserve_index=False)
             if writer is None:
-                writer = pq.ParquetWriter(tmp, table.schema)
+                writer = pq.ParquetWriter(target, table.schema)
             else:  # a later batch whose column is all null must not change the schema
                 table = table.select(writer.schema.names).cast(writer.schema)
             writer.write_table(table)
 
         try:
-            if path.exists():
-                for batch in pq.ParquetFile(path).iter_batches(batch_size=FILE_BATCH_ROWS):
+            if source is not None and not isinstance(op, Overwrite):
+                for batch in pq.ParquetFile(source).iter_batches(batch_size=FILE_BATCH_ROWS):
                     old = batch.to_pandas()
                     put(
                         old[~_matches(old[op.column], op.value)] if isinstance(op, Replace) else old
                     )
             for frame in frames_of(op.frame):
                 put(frame)
-        except BaseException:
+        finally:
             if writer is not None:
                 writer.close()
-            tmp.unlink(missing_ok=True)
-            raise
-        if writer is None:  # nothing old, nothing new
-            return
-        writer.close()
-        if tmp.exists():
-            commit_file(tmp, path)
+        return writer is not None
+
+    def _rewrite_csv(self, op: Operation, source: Path | None, target: Path) -> bool:
+        """Writes the CSV ``op`` makes of ``source`` to ``target`` (read and written whole)."""
+        frames = list(frames_of(op.frame))
+        if source is not None and not isinstance(op, Overwrite):
+            old = pd.read_csv(source, dtype=str, keep_default_na=False, na_values=[""])
+            if isinstance(op, Replace):
+                old = old[~_matches(old[op.column], op.value)]
+            frames.insert(0, old)
+        if not frames:
+            return False
+        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        frame.to_csv(target, index=False)
+        return True
 
     def replace_partition(self, table: str, df: pd.DataFrame, column: str, value: Any) -> None:
         self.check_writable(table)
@@ -191,30 +204,36 @@ class FileStore:
         old = [self._read_file(table)] if path.exists() else []
         self._write_file(path, pd.concat([*old, df], ignore_index=True) if old else df)
 
-    def write_batch(self, operations: list[Replace | Append]) -> None:
-        """Applies replacements first, then appends; each file is replaced atomically.
+    def write_batch(self, operations: Sequence[Operation]) -> None:
+        """Applies every operation, in order, as one batch: all of them land, or none.
 
-        Files cannot share a transaction: a crash between two files leaves the new list
-        without its run record, never a run record without its list. A Parquet file is
-        rewritten a batch at a time (old rows kept, then the streamed frames); a CSV file is
-        rewritten whole, so its streamed frames are gathered in memory first.
+        Each table's new file is staged beside it (a Parquet file a batch at a time: old
+        rows kept, then the streamed frames; a CSV file whole), and the staged files replace
+        the tables together through a journal (:mod:`pipelines.storage.journal`): a writer
+        killed at any moment leaves either every old table or, once the journal is written,
+        every new one.
         """
-        for op in sorted(operations, key=lambda o: not isinstance(o, Replace)):
-            if self.fmt == "parquet":
+        settle(self.root, clean=True)
+        batch = new_batch()
+        staged: dict[str, Path] = {}
+        try:
+            for step, op in enumerate(operations):
                 self.check_writable(op.table)
-                self._stream_parquet(op)
-                continue
-            frames = list(frames_of(op.frame))
-            if not frames and isinstance(op, Replace) and self._file(op.table).exists():
-                old = self._read_file(op.table)
-                self.write(op.table, old[~_matches(old[op.column], op.value)])
-            if not frames:
-                continue
-            frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-            if isinstance(op, Replace):
-                self.replace_partition(op.table, frame, op.column, op.value)
-            else:
-                self.append(op.table, frame)
+                live = self._file(op.table)
+                source = staged.get(op.table) or (live if live.exists() else None)
+                target = staging_file(live, batch, step)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                rewrite = self._stream_parquet if self.fmt == "parquet" else self._rewrite_csv
+                if not rewrite(op, source, target):
+                    continue
+                if op.table in staged:
+                    staged[op.table].unlink()
+                staged[op.table] = target
+        except BaseException:
+            for tmp in [*staged.values(), *self.root.glob(f".*.{batch}.*")]:
+                tmp.unlink(missing_ok=True)
+            raise
+        commit_staged(self.root, {tmp: self._file(t) for t, tmp in staged.items()})
 
     def lock(self, name: str = "scoring") -> contextlib.AbstractContextManager[None]:
         return file_lock(self.root / "store", name)

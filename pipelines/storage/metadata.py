@@ -15,9 +15,9 @@ import uuid
 
 import pandas as pd
 
-from pipelines.storage.base import Store
+from pipelines.storage.base import Replace, Store
 
-__all__ = ["METADATA_TABLE", "read_metadata", "store_id", "write_metadata"]
+__all__ = ["METADATA_TABLE", "metadata_operation", "read_metadata", "store_id", "write_metadata"]
 
 METADATA_TABLE = "store_metadata"
 
@@ -46,3 +46,10 @@ def store_id(store: Store, create: bool = True) -> str | None:
     new = uuid.uuid4().hex[:12]
     write_metadata(store, store_id=new)
     return new
+
+
+def metadata_operation(key: str, value: str) -> Replace:
+    """Sets one key as part of a larger :meth:`Store.write_batch` (others are kept), so the
+    fact lands with the data it describes: e.g. ``data_origin`` with the CRM tables."""
+    frame = pd.DataFrame({"key": [key], "value": [str(value)]}, dtype="string")
+    return Replace(METADATA_TABLE, frame, "key", key)

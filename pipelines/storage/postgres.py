@@ -17,7 +17,7 @@ import hashlib
 import io
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pandas as pd
@@ -30,6 +30,8 @@ from psycopg import sql
 from pipelines.storage.base import (
     IDENTIFIER,
     Append,
+    Operation,
+    Overwrite,
     Part,
     Replace,
     StoreError,
@@ -322,15 +324,18 @@ class PostgresStore:
         """Adds the rows of ``df`` (creating the table if missing), in one transaction."""
         self.write_batch([Append(table, df)])
 
-    def write_batch(self, operations: list[Replace | Append]) -> None:
+    def write_batch(self, operations: Sequence[Operation]) -> None:
         """Applies every operation, in order, in one transaction: all of them land, or none.
 
         Streamed frames are copied one at a time, so a batch never needs all its rows in
-        memory at once.
+        memory at once. An :class:`Overwrite` drops the table first, so the new one takes
+        the columns of its first frame.
         """
         with self._transaction() as cursor:
             for op in operations:
                 target = self._target(op.table)
+                if isinstance(op, Overwrite):
+                    cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(target))
                 deleted = not isinstance(op, Replace)
                 for frame in frames_of(op.frame):
                     arrow = self._prepare(cursor, op.table, frame)

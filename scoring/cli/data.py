@@ -14,7 +14,9 @@ from scoring.cli.errors import EXIT_BAD_INPUT, errors, fail
 from scoring.cli.options import ConfigOpt, StoreOpt, console
 
 if TYPE_CHECKING:
+    from models import LeakageSettings
     from pipelines.ingest import ImportReport
+    from pipelines.storage import Store
 
 
 def generate(
@@ -32,20 +34,33 @@ def generate(
     out: Annotated[
         Path | None, typer.Option("--out", file_okay=False, help="Directory for --dialect files.")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite a store that holds an imported CRM.")
+    ] = False,
 ) -> None:
-    """Generate a synthetic CRM (leads, activities, stage history) into the store."""
+    """Generate a synthetic CRM (leads, activities, stage history) into the store.
+
+    A store holding an imported CRM is refused (exit 2) unless --force.
+    """
     if dialect is not None:
         _generate_dialect(leads, seed, dialect, out)
         return
     with errors():
         from pipelines import write_inputs
-        from pipelines.storage import open_store
+        from pipelines.storage import open_store, read_metadata
         from pipelines.synthetic import generate_crm
 
         target = open_store(store)
+        # Only a store known to hold an import is protected: older stores have no record.
+        if not force and read_metadata(target).get("data_origin") == "imported":
+            fail(
+                f"store {target.uri} holds an imported CRM: generate would overwrite it "
+                "(--force to do so, or --store for another store)",
+                EXIT_BAD_INPUT,
+            )
         with console.status(f"generating {leads:,} leads"):
             tables = generate_crm(leads, seed=seed)
-            written = write_inputs(target, tables)
+            written = write_inputs(target, tables, origin="generated")
         summary = ", ".join(f"{n:,} {t}" for t, n in written.items())
         console.print(f"wrote {summary} to [bold]{target.uri}[/]")
 
@@ -67,35 +82,47 @@ def _generate_dialect(leads: int, seed: int, dialect: str, out: Path | None) -> 
         console.print(f"wrote {len(frame):,} rows to {out / EXPORT_FILES[dialect][table]}")
 
 
-def _summary(report: ImportReport) -> list[str]:
-    lines = []
-    for table, read in report.rows_read.items():
-        parts = [f"read {read:,}"]
-        if report.rows_filtered.get(table):
-            parts.append(f"left out by the mapping's `where` {report.rows_filtered[table]:,}")
-        parts.append(f"loaded {report.rows_loaded[table]:,}")
-        parts.append(f"quarantined {report.rows_quarantined.get(table, 0):,}")
-        reasons = report.reasons.get(table)
-        why = (
-            ", ".join(f"{reason}: {n:,}" for reason, n in reasons.most_common(4)) if reasons else ""
-        )
-        lines.append(f"{table}: {', '.join(parts)}" + (f" ({why})" if why else ""))
-    mapped = report.mapped
-    for table, columns in mapped.ignored.items():
-        if columns:
-            lines.append(f"ignored {table} columns (not in the mapping): {', '.join(columns)}")
-    for table, columns in mapped.outcome_only.items():
-        if columns:
-            lines.append(f"outcome only, never features ({table}): {', '.join(columns)}")
-    for table, columns in mapped.absent.items():
-        if columns:
-            lines.append(f"mapped but not in the {table} file (left empty): {', '.join(columns)}")
-    for column, counts in mapped.unmapped_values.items():
-        shown = ", ".join(f"{value!r} ({n:,})" for value, n in counts.head(5).items())
-        more = f" and {len(counts) - 5} more" if len(counts) > 5 else ""
-        lines.append(f"values not in the mapping for {column}, kept as they are: {shown}{more}")
-    lines.extend(report.notes)
-    return lines
+ReplaceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--replace", help="Accept that a table shrinks by more than --max-shrink, or empties."
+    ),
+]
+ReplaceAllOpt = Annotated[
+    bool,
+    typer.Option(
+        "--replace-all", help="Empty the tables this import has no file for (default: kept)."
+    ),
+]
+MaxShrinkOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--max-shrink",
+        min=0.0,
+        max=1.0,
+        help="Refuse to remove more than this share of a table's rows "
+        "(default: max_shrink in configs/import.yaml, 0.5).",
+    ),
+]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Print what the import would do; write nothing.")
+]
+
+
+def _lookup_files(options: list[str] | None) -> dict[str, Path]:
+    """``--lookup NAME=FILE`` options by name; a malformed or repeated one exits 2."""
+    files: dict[str, Path] = {}
+    for option in options or []:
+        name, sep, path = option.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            fail(
+                f"--lookup {option!r}: expected NAME=FILE, e.g. accounts=accounts.csv",
+                EXIT_BAD_INPUT,
+            )
+        if name.strip() in files:
+            fail(f"--lookup {name.strip()}: given twice", EXIT_BAD_INPUT)
+        files[name.strip()] = Path(path.strip())
+    return files
 
 
 def import_(
@@ -117,25 +144,82 @@ def import_(
         Path | None,
         typer.Option("--stage-history", dir_okay=False, help="Stage/status history (optional)."),
     ] = None,
+    replace: ReplaceOpt = False,
+    replace_all: ReplaceAllOpt = False,
+    max_shrink: MaxShrinkOpt = None,
+    dry_run: DryRunOpt = False,
+    lookup: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--lookup",
+            help="NAME=FILE: the file of the mapping's lookup NAME (e.g. accounts=accounts.csv), "
+            "joined by its key; repeat for several.",
+        ),
+    ] = None,
     store: StoreOpt = None,
     config_dir: ConfigOpt = None,
 ) -> None:
-    """Import a CRM export through a mapping: bad rows to quarantine, the rest into the store."""
+    """Import a CRM export through a mapping: bad rows to quarantine, the rest into the store.
+
+    Refused (exit 2, nothing written) when it would leave leads empty, or empty or shrink a
+    table by more than --max-shrink without --replace. Tables without a file are kept.
+    """
     with errors():
-        from pipelines.ingest import ExportFileError, import_exports, load_mapping
+        from models import TrainConfig
+        from pipelines import load_config
+        from pipelines.ingest import (
+            ExportFileError,
+            ImportRefused,
+            ImportSettings,
+            LoadOptions,
+            import_exports,
+            load_mapping,
+        )
         from pipelines.storage import open_store
 
         spec = load_mapping(mapping, config_dir)
+        settings = load_config(ImportSettings, "import", config_dir)
+        leakage = load_config(TrainConfig, "train", config_dir).leakage
+        options = LoadOptions(
+            max_shrink=settings.max_shrink if max_shrink is None else max_shrink,
+            replace=replace,
+            replace_all=replace_all,
+            dry_run=dry_run,
+        )
         files = {"leads": leads, "activities": activities, "stage_history": stage_history}
         given = {table: path for table, path in files.items() if path is not None}
         target = open_store(store)
         try:
             with console.status("reading, mapping and validating the export"):
-                report = import_exports(spec, given, target)
+                report = import_exports(
+                    spec, given, target, options=options, lookups=_lookup_files(lookup)
+                )
         except ExportFileError as err:
             fail(str(err), EXIT_BAD_INPUT)
-        for line in _summary(report):
-            console.print(line, highlight=False, soft_wrap=True)
-        quarantined = sum(report.rows_quarantined.values())
-        where = f" (quarantine run {report.run_id})" if quarantined else ""
-        console.print(f"wrote leads, activities and stage_history to [bold]{target.uri}[/]{where}")
+        except ImportRefused as err:
+            _print_import(err.report, leakage)
+            fail(str(err), EXIT_BAD_INPUT)
+        _print_import(report, leakage)
+        _print_outcome(report, target)
+
+
+def _print_import(report: ImportReport, leakage: LeakageSettings) -> None:
+    from scoring.cli.import_summary import fill_rate_lines, table_lines
+
+    for line in [*table_lines(report), *fill_rate_lines(report.leads, leakage)]:
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
+
+
+def _print_outcome(report: ImportReport, target: Store) -> None:
+    from scoring.cli.import_summary import plan_line
+
+    if not report.written:
+        console.print(f"dry run, nothing written; would leave {plan_line(report.plan)}")
+        return
+    quarantined = sum(report.rows_quarantined.values())
+    where = f" (quarantine run {report.run_id})" if quarantined else ""
+    console.print(
+        f"wrote to [bold]{target.uri}[/]: {plan_line(report.plan)}{where}",
+        highlight=False,
+        soft_wrap=True,
+    )

@@ -1,8 +1,16 @@
 """Exit codes and the one place library errors become one-line messages.
 
-Exit codes (for schedulers): 0 ok; 2 bad input or usage (a table breaks the contract, a bad
-option, a bad config); 3 no champion model; 4 store unavailable (cannot open, missing
-table); 5 another run holds the store's lock; 6 not enough data to train.
+Exit codes (for schedulers; the README has the same table):
+
+- 0 ok;
+- 2 bad input or usage: a table breaks the contract, a bad option or config value, an
+  ``--as-of`` that is not ISO or is after today or the store's data;
+- 3 the registry lacks the model asked for: no registry, no champion, an unknown
+  ``--name``, version or alias, or a champion trained on another store;
+- 4 store unavailable: it does not exist (nothing is created), cannot be opened, or lacks
+  a required table;
+- 5 another run holds the store's lock (or kept DuckDB's file lock past the wait);
+- 6 not enough data to train.
 """
 
 from __future__ import annotations
@@ -44,10 +52,11 @@ def errors() -> Iterator[None]:
     except (ContractError, ConfigError) as err:
         fail(str(err), EXIT_BAD_INPUT)
     except Exception as err:
-        from models import InsufficientDataError, NoChampionError
+        from models import InsufficientDataError, ModelNotFound
         from pipelines.spark import SparkUnavailable
+        from scoring.provenance import ForeignModelError
 
-        if isinstance(err, NoChampionError):
+        if isinstance(err, ModelNotFound | ForeignModelError):
             fail(str(err), EXIT_NO_CHAMPION)
         if isinstance(err, InsufficientDataError):
             fail(str(err), EXIT_INSUFFICIENT_DATA)

@@ -5,6 +5,7 @@ Heavy libraries are imported inside the helpers, so ``leadscore --help`` stays f
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -12,10 +13,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from scoring.cli.errors import EXIT_BAD_INPUT, fail
+from scoring.cli.errors import EXIT_BAD_INPUT, EXIT_NO_CHAMPION, EXIT_STORE_UNAVAILABLE, fail
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from pipelines.storage import Store
 
 console = Console()
 
@@ -32,13 +35,37 @@ TrackingOpt = Annotated[
     str | None,
     typer.Option(
         "--tracking-uri",
-        help="MLflow tracking URI (default $MLFLOW_TRACKING_URI or sqlite:///data/mlflow.db).",
+        help="MLflow tracking URI (default $MLFLOW_TRACKING_URI, else the store's own "
+        "registry: sqlite:///data/leadscore.mlflow.db beside data/leadscore.duckdb).",
     ),
 ]
-AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Date (YYYY-MM-DD) the run is as of.")]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Date the run is as of: YYYY-MM-DD (midnight UTC) or an ISO timestamp "
+        "(default: today, UTC).",
+    ),
+]
+TrainAsOfOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Train as of: YYYY-MM-DD (midnight UTC) or an ISO timestamp "
+        "(default: the store's latest event).",
+    ),
+]
 RunAsOfOpt = Annotated[
     str | None,
-    typer.Option("--as-of", help="Date (YYYY-MM-DD) of the scoring run (default: the latest)."),
+    typer.Option(
+        "--as-of", help="Date (YYYY-MM-DD) of the scoring run to read (default: the latest)."
+    ),
+]
+AllowFutureOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-future", help="Accept an --as-of after today (UTC) or after the store's data."
+    ),
 ]
 FlatOpt = Annotated[
     Path | None,
@@ -79,31 +106,137 @@ SparkMasterOpt = Annotated[
 ]
 
 
-def parse_date(value: str | None, option: str = "--as-of") -> pd.Timestamp | None:
-    """A date option as a UTC timestamp (a plain date is midnight UTC); exit 2 if unreadable."""
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+ISO_TIMESTAMP = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?"
+)
+
+
+def parse_date(
+    value: str | None, allow_future: bool = False, option: str = "--as-of"
+) -> pd.Timestamp | None:
+    """A date option as a UTC timestamp; exit 2, one line, unless it is ISO and not later
+    than now (or ``allow_future``).
+
+    ``YYYY-MM-DD`` is midnight UTC; a timestamp (``YYYY-MM-DDTHH:MM[:SS][+HH:MM]``) is that
+    instant, naive meaning UTC. Anything else (``01/11/2026``: which is the month?) is refused.
+    """
     import pandas as pd
 
     from pipelines import utc
 
     if value is None:
         return None
+    text = value.strip()
+    if not (ISO_DATE.fullmatch(text) or ISO_TIMESTAMP.fullmatch(text)):
+        fail(
+            f"{option}: {value!r} is not an ISO date (YYYY-MM-DD) or timestamp "
+            "(YYYY-MM-DDTHH:MM[:SS][+HH:MM])",
+            EXIT_BAD_INPUT,
+        )
     try:
-        stamp = pd.Timestamp(value)
+        stamp = utc(pd.Timestamp(text))
     except ValueError:
-        fail(f"{option}: {value!r} is not a date (expected YYYY-MM-DD)", EXIT_BAD_INPUT)
-    # A plain date means midnight UTC; an explicit offset is honoured.
-    return utc(stamp).normalize() if stamp.tzinfo is None else utc(stamp)
+        fail(f"{option}: {value!r} is not a valid date", EXIT_BAD_INPUT)
+    now = pd.Timestamp.now(tz="UTC")
+    if stamp > now and not allow_future:
+        fail(
+            f"{option} {show_time(stamp)} is after today ({now.date()} UTC); "
+            "pass --allow-future if you mean it",
+            EXIT_BAD_INPUT,
+        )
+    return stamp
+
+
+def show_time(stamp: pd.Timestamp) -> str:
+    """A date as ``YYYY-MM-DD`` at midnight, else as its ISO timestamp."""
+    return str(stamp.date()) if stamp == stamp.normalize() else stamp.isoformat()
+
+
+def check_in_data(
+    store: Store, day: pd.Timestamp, allow_future: bool, option: str = "--as-of"
+) -> None:
+    """Exit 2 (one line) when ``day`` is after the day of the store's latest event, unless
+    ``allow_future``: a run as of a date the data do not reach reads as if nothing happened."""
+    from pipelines import stored_data_end
+
+    if allow_future:
+        return
+    end = stored_data_end(store)
+    if end is not None and day > end.ceil("D"):
+        fail(
+            f"{option} {show_time(day)} is after the store's latest event "
+            f"({end:%Y-%m-%d %H:%M} UTC): the data stop there; pass an earlier --as-of, "
+            "or --allow-future if you mean it",
+            EXIT_BAD_INPUT,
+        )
+
+
+def existing_store(uri: str | None) -> Store:
+    """The store named by ``uri``; exit 4 (one line, nothing created) when it does not
+    exist or holds no CRM."""
+    from pipelines.storage import StoreError, open_store, require_store
+
+    store = open_store(uri)
+    try:
+        require_store(store)
+    except StoreError as err:
+        fail(str(err), EXIT_STORE_UNAVAILABLE)
+    return store
+
+
+def _tracking(store: str | None, explicit: str | None) -> tuple[str, Path | None]:
+    """The tracking URI for ``store`` (explicit, ``$MLFLOW_TRACKING_URI``, or the store's own
+    registry file) and its local sqlite file, if it is one."""
+    from models import local_registry, tracking_uri
+    from pipelines.storage import open_store, registry_file
+
+    uri = tracking_uri(explicit, registry_file(open_store(store)))
+    return uri, local_registry(uri)
 
 
 def use_tracking(store: str | None, explicit: str | None) -> str:
-    """Points MLflow at the tracking URI for ``store`` (explicit, ``$MLFLOW_TRACKING_URI``,
-    or a sqlite file beside a local store) and returns it."""
-    from models import configure, tracking_uri
-    from pipelines.storage import open_store
+    """Points MLflow at the tracking URI for ``store``, creating its registry if needed."""
+    from models import configure
 
-    uri = tracking_uri(explicit, open_store(store).location or Path("data"))
+    uri, db = _tracking(store, explicit)
+    if db is not None:
+        db.parent.mkdir(parents=True, exist_ok=True)
     configure(uri)
     return uri
+
+
+def existing_tracking(store: str | None, explicit: str | None) -> str | None:
+    """Points MLflow at the registry for ``store`` when it exists (creates nothing); returns
+    its URI, or None when the registry is a sqlite file that does not exist."""
+    from models import configure
+
+    uri, db = _tracking(store, explicit)
+    if db is not None and not db.is_file():
+        return None
+    configure(uri)
+    return uri
+
+
+def require_tracking(store: str | None, explicit: str | None, store_matters: bool = True) -> str:
+    """As :func:`existing_tracking`, but a missing registry is exit 3, or exit 4 when it is
+    the store's own, ``store_matters`` and the store does not exist either; one line,
+    nothing created."""
+    import os
+
+    uri = existing_tracking(store, explicit)
+    if uri is not None:
+        return uri
+    _, db = _tracking(store, explicit)
+    if store_matters and not explicit and not os.environ.get("MLFLOW_TRACKING_URI"):
+        existing_store(store)
+    old = db.parent / "mlflow.db" if db is not None else None
+    hint = (
+        f" (an older shared registry is {old}: pass --tracking-uri sqlite:///{old} to use it)"
+        if old is not None and old != db and old.is_file()
+        else ""
+    )
+    fail(f"no model registry at {db}; run `leadscore train` first{hint}", EXIT_NO_CHAMPION)
 
 
 def write_output(out: Path, write: object) -> None:

@@ -10,6 +10,7 @@ import typer
 
 from scoring.cli.errors import EXIT_BAD_INPUT, errors, fail
 from scoring.cli.options import (
+    AllowFutureOpt,
     ConfigOpt,
     OutOpt,
     OwnerOpt,
@@ -17,9 +18,11 @@ from scoring.cli.options import (
     RunAsOfOpt,
     StoreOpt,
     TrackingOpt,
+    check_in_data,
     console,
+    existing_store,
+    existing_tracking,
     parse_date,
-    use_tracking,
     write_output,
 )
 from scoring.cli.tables import print_table
@@ -27,12 +30,15 @@ from scoring.cli.tables import print_table
 if TYPE_CHECKING:
     import pandas as pd
 
+    from pipelines.storage import Store
+
 
 def top(
     owner: OwnerOpt = None,
     n: Annotated[int, typer.Option("-n", min=1, help="How many leads.")] = 20,
     as_of: RunAsOfOpt = None,
     store: StoreOpt = None,
+    allow_future: AllowFutureOpt = False,
     wide: Annotated[
         bool, typer.Option("--wide", help="Also every reason and the BANT checklist.")
     ] = False,
@@ -41,18 +47,28 @@ def top(
     """Show the ranked leads (overall, or one rep's): who each lead is, and why it ranks there."""
     with errors():
         from pipelines import split_valid
-        from pipelines.storage import open_store
         from scoring.reports import TOP_NUMBERS, read_lead_scores, top_list
 
-        target = open_store(store)
-        scores = read_lead_scores(target, parse_date(as_of))
+        target, day = _store_and_day(store, as_of, allow_future)
+        scores = read_lead_scores(target, day)
         if owner is not None and not (scores["owner_id"] == owner).any():
             fail(f"no scored leads for owner {owner!r}", EXIT_BAD_INPUT)
         leads, _ = split_valid("leads", target.read("leads"))
         rows = top_list(scores, leads, owner, n, wide)
-        day = scores["as_of"].iloc[0].date() if len(scores) else "-"
-        title = f"Top {len(rows)} leads as of {day}" + (f" for {owner}" if owner else "")
+        shown = scores["as_of"].iloc[0].date() if len(scores) else "-"
+        title = f"Top {len(rows)} leads as of {shown}" + (f" for {owner}" if owner else "")
         print_table(rows, title, TOP_NUMBERS, plain, no_wrap=("lead", "company"))
+
+
+def _store_and_day(
+    store: str | None, as_of: str | None, allow_future: bool
+) -> tuple[Store, pd.Timestamp | None]:
+    """The existing store (opened read-only by every read) and the checked --as-of."""
+    day = parse_date(as_of, allow_future)
+    target = existing_store(store)
+    if day is not None:
+        check_in_data(target, day, allow_future)
+    return target, day
 
 
 class ExportFormat(StrEnum):
@@ -96,19 +112,21 @@ def export(
     owner: OwnerOpt = None,
     as_of: RunAsOfOpt = None,
     store: StoreOpt = None,
+    allow_future: AllowFutureOpt = False,
 ) -> None:
     """Write each rep's ranked list (grade, score, qualification, BANT, reasons, trend) as CSV or HTML."""
     kind = _format_of(out, fmt)
     with errors():
         from pipelines import split_valid
-        from pipelines.storage import open_store
         from scoring.reports import export_frame, read_lead_scores, render_export_html, to_csv
 
-        target = open_store(store)
-        scores = read_lead_scores(target, parse_date(as_of))
+        target, day = _store_and_day(store, as_of, allow_future)
+        scores = read_lead_scores(target, day)
         if scores.empty:
-            day = as_of or "any date"
-            fail(f"no scored leads as of {day}; run `leadscore score`", EXIT_BAD_INPUT)
+            fail(
+                f"no scored leads as of {as_of or 'any date'}; run `leadscore score`",
+                EXIT_BAD_INPUT,
+            )
         leads, _ = split_valid("leads", target.read("leads"))
         frame = export_frame(scores, leads, owner)
         if frame.empty:
@@ -152,21 +170,20 @@ def report(
     disqualify_days: Annotated[
         int, typer.Option("--disqualify-days", min=1, help="Suggest disqualifying after this.")
     ] = 90,
+    allow_future: AllowFutureOpt = False,
 ) -> None:
     """Write the pipeline and model health report: one self-contained HTML page with charts."""
     with errors():
         from pipelines import FeaturesConfig, LeadScores, load_config, read_inputs
-        from pipelines.storage import open_store
         from scoring.reports import ReportInputs, current_features, render_report
 
         features_cfg = load_config(FeaturesConfig, "features", config_dir)
-        target = open_store(store)
+        target, day = _store_and_day(store, as_of, allow_future)
         with console.status("reading and validating the CRM tables"):
             tables = read_inputs(target)
             scores = None
             if target.exists("lead_scores"):
                 scores = LeadScores.validate(target.read("lead_scores"))
-        day = parse_date(as_of)
         if day is None:
             day = scores["as_of"].max() if scores is not None and len(scores) else None
         if day is None:
@@ -177,8 +194,9 @@ def report(
         else:
             from models import load_reference
 
-            use_tracking(store, tracking_uri)
-            ref = load_reference(model_name)
+            # No registry yet (never trained here): no drift section, and none created.
+            if existing_tracking(store, tracking_uri) is not None:
+                ref = load_reference(model_name)
         if ref is not None:
             with console.status("building features of the open leads for drift"):
                 current = current_features(

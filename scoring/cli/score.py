@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from scoring.cli.errors import EXIT_BAD_INPUT, errors, fail
 from scoring.cli.options import (
+    AllowFutureOpt,
     AsOfOpt,
     ConfigOpt,
     EngineName,
@@ -18,10 +19,12 @@ from scoring.cli.options import (
     SparkMasterOpt,
     StoreOpt,
     TrackingOpt,
+    check_in_data,
     console,
+    existing_store,
     parse_date,
     pick_engine,
-    use_tracking,
+    require_tracking,
 )
 
 
@@ -46,16 +49,27 @@ def score(
     ] = None,
     engine: EngineOpt = EngineName.embedded,
     spark_master: SparkMasterOpt = None,
+    allow_future: AllowFutureOpt = False,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="Score with this version, NAME@ALIAS or NAME/VERSION, even one trained on "
+            "another store (default: the champion trained on this store).",
+        ),
+    ] = None,
 ) -> None:
     """Score every open lead with the champion model and write the ranked list (nightly job).
 
     With --flat FILE: score every row of one table with a flat-mode model.
     """
     if flat is not None:
+        if model:
+            fail("--model goes with a store; flat mode takes --model-name", EXIT_BAD_INPUT)
         with errors():
             from scoring.cli.flat import score_flat_command
 
-            use_tracking(store, tracking_uri)
+            require_tracking(store, tracking_uri, store_matters=False)
             target = store if out is None and store is not None else None
             score_flat_command(flat, model_name, id_column, out, target, config_dir)
         return
@@ -66,16 +80,17 @@ def score(
         from rich.progress import Progress
 
         from pipelines import FeaturesConfig, load_config
-        from pipelines.storage import open_store
         from scoring.cli.errors import err_console
         from scoring.config import ScoringConfig
 
         runner = pick_engine(engine, spark_master)
         cfg = load_config(ScoringConfig, "scoring", config_dir)
         features_cfg = load_config(FeaturesConfig, "features", config_dir)
-        use_tracking(store, tracking_uri)
-        day = parse_date(as_of) or pd.Timestamp.now(tz="UTC").normalize()
-        opened = open_store(store)
+        day = parse_date(as_of, allow_future) or pd.Timestamp.now(tz="UTC").normalize()
+        opened = existing_store(store)
+        check_in_data(opened, day, allow_future, "--as-of" if as_of else "today")
+        require_tracking(store, tracking_uri)
+        choice = _model_for(opened, cfg.model_name, model)
         with Progress(console=err_console, transient=True) as bar:
             task = bar.add_task(f"scoring on {runner.describe()} (leads read)", total=None)
             result = runner.score(
@@ -84,8 +99,24 @@ def score(
                 cfg,
                 features_cfg,
                 lambda done, total: bar.update(task, completed=done, total=total),
+                choice,
             )
         console.print(
             f"scored {result.rows_scored:,} open leads as of {day.date()} with {result.model.name} "
             f"v{result.model.version}; {result.rows_quarantined} input rows quarantined (run {result.run_id})"
         )
+
+
+def _model_for(store: Any, name: str, spec: str | None) -> Any:
+    """The version to score with (``--model``, else this store's champion); a champion
+    without a store tag is used with a warning."""
+    from scoring.cli.errors import err_console
+    from scoring.provenance import choose_model
+
+    try:
+        choice = choose_model(store, name, spec)
+    except ValueError as err:
+        fail(f"--model: {err}", EXIT_BAD_INPUT)
+    if choice.warning:
+        err_console.print(f"[yellow]warning:[/] {choice.warning}", highlight=False)
+    return choice.ref

@@ -8,7 +8,7 @@ import typer
 
 from scoring.cli.errors import EXIT_BAD_INPUT, EXIT_NO_CHAMPION, errors, fail
 from scoring.cli.options import (
-    AsOfOpt,
+    AllowFutureOpt,
     ConfigOpt,
     EngineName,
     EngineOpt,
@@ -18,9 +18,13 @@ from scoring.cli.options import (
     SparkMasterOpt,
     StoreOpt,
     TrackingOpt,
+    TrainAsOfOpt,
+    check_in_data,
     console,
+    existing_store,
     parse_date,
     pick_engine,
+    require_tracking,
     use_tracking,
 )
 from scoring.cli.tables import print_evaluation, print_folds, print_table
@@ -33,7 +37,7 @@ def train(
     store: StoreOpt = None,
     config_dir: ConfigOpt = None,
     tracking_uri: TrackingOpt = None,
-    as_of: AsOfOpt = None,
+    as_of: TrainAsOfOpt = None,
     flat: FlatOpt = None,
     label: Annotated[
         str | None, typer.Option("--label", help="Flat mode: the outcome column (1/0, yes/no).")
@@ -58,6 +62,7 @@ def train(
     ] = False,
     engine: EngineOpt = EngineName.embedded,
     spark_master: SparkMasterOpt = None,
+    allow_future: AllowFutureOpt = False,
 ) -> None:
     """Train a conversion model on point-in-time snapshots, log it to MLflow, gate promotion.
 
@@ -88,24 +93,29 @@ def train(
             EXIT_BAD_INPUT,
         )
     with errors():
+        day = parse_date(as_of, allow_future)
+        opened = existing_store(store)
+        if day is not None:
+            check_in_data(opened, day, allow_future)
         _train_point_in_time(
-            store, config_dir, tracking_uri, as_of, engine, spark_master, tuple(exclude or ())
+            opened, store, config_dir, tracking_uri, day, engine, spark_master, tuple(exclude or ())
         )
 
 
 def _train_point_in_time(
+    opened: Any,
     store: str | None,
     config_dir: Any,
     tracking_uri: str | None,
-    as_of: str | None,
+    as_of: Any,
     engine_name: EngineName,
     spark_master: str | None,
     exclude: tuple[str, ...],
 ) -> None:
     from models import TrainConfig, train_model
     from pipelines import FeaturesConfig, load_config
-    from pipelines.storage import open_store
     from scoring.config import ScoringConfig
+    from scoring.provenance import store_provenance
 
     train_cfg = load_config(TrainConfig, "train", config_dir)
     if exclude:
@@ -115,7 +125,7 @@ def _train_point_in_time(
     engine = pick_engine(engine_name, spark_master)
     tracking = use_tracking(store, tracking_uri)
     with console.status("reading and validating the CRM tables"):
-        tables = engine.training_tables(open_store(store))
+        tables = engine.training_tables(opened)
     if tables.rows_rejected:
         console.print(
             f"[yellow]{tables.rows_rejected} input rows fail the contract and are left out[/]"
@@ -128,9 +138,10 @@ def _train_point_in_time(
             train_cfg,
             features_cfg,
             tracking,
-            parse_date(as_of),
+            as_of,
             grades,
             engine.feature_builder(),
+            store_provenance(opened, tables),
         )
     print_training(result, tracking)
 
@@ -186,7 +197,7 @@ def promote(
 
         if not reason.strip():
             fail("--reason must say why the gate is bypassed", EXIT_BAD_INPUT)
-        use_tracking(store, tracking_uri)
+        require_tracking(store, tracking_uri)
         set_champion(name, version, f"forced: {reason.strip()}")
         console.print(f"{name} v{version} is now @champion (forced: {reason.strip()})")
 
@@ -200,13 +211,17 @@ def models(
     """List registered model versions with holdout metrics, aliases and champion history."""
     with errors():
         from models import champion_history, list_versions
+        from scoring.provenance import FINGERPRINT_TAG, STORE_ID_TAG, STORE_URI_TAG
 
-        use_tracking(store, tracking_uri)
-        versions = list_versions(name)
+        require_tracking(store, tracking_uri)
+        versions = list_versions(name, (STORE_ID_TAG, STORE_URI_TAG, FINGERPRINT_TAG))
         if versions.empty:
             fail(
                 f"no versions of model '{name}' registered; run `leadscore train`", EXIT_NO_CHAMPION
             )
+        versions = versions.rename(
+            columns={STORE_ID_TAG: "store", STORE_URI_TAG: "store uri", FINGERPRINT_TAG: "data"}
+        )
         print_table(_version_rows(versions), f"Versions of {name}", VERSION_NUMBERS, plain)
         console.print("\nchampion history (who held @champion when):")
         events = champion_history(name)
@@ -224,7 +239,7 @@ def _version_rows(versions: Any) -> Any:
     def metric(value: object) -> str:
         return "-" if value is None or pd.isna(value) else f"{float(value):.4f}"  # type: ignore[arg-type]
 
-    return pd.DataFrame(
+    rows = pd.DataFrame(
         {
             "version": versions["version"].map(str),
             "created (UTC)": versions["created"],
@@ -234,3 +249,7 @@ def _version_rows(versions: Any) -> Any:
             "run": versions["run_id"],
         }
     )
+    for tag in ("store", "store uri", "data"):  # where the version was trained, when tagged
+        if tag in versions.columns:
+            rows[tag] = versions[tag].map(lambda v: "-" if v is None or pd.isna(v) else str(v))
+    return rows

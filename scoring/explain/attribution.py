@@ -20,6 +20,7 @@ FAMILY_OF_PREFIX = (
     ("fit_", "fit"),
     ("eng_", "engagement"),
     ("stage_", "stage"),
+    ("attr_", "attributes"),
 )
 # Opting out is not a level of engagement: it gets its own reason ("Unsubscribed from emails").
 OPT_OUT_TYPES = ("unsubscribe", "email_bounce")

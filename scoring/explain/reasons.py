@@ -24,7 +24,7 @@ from scoring.explain.templates import fill, template_fields
 from scoring.explain.wording import each_distinct, number_in_words
 
 DEFAULT_SETTINGS = ReasonSettings()
-_PREFIXES = ("bant_", "fit_", "eng_", "stage_")
+_PREFIXES = ("bant_", "fit_", "eng_", "stage_", "attr_")
 
 
 @functools.cache

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from models import get_champion, load_pipeline, scoring_frames
+from models import ChampionRef, get_champion, load_pipeline, scoring_frames
 from pipelines import (
     CrmTables,
     FeaturesConfig,
@@ -29,7 +29,7 @@ from pipelines import (
     read_inputs,
 )
 from pipelines.features import build_feature_frame, model_input, open_at, snapshots_at
-from pipelines.storage import Append, Part, Replace, Store
+from pipelines.storage import Append, Part, Replace, Store, StoreError
 from scoring.config import ScoringConfig
 from scoring.nightly.rows import (
     DealSizes,
@@ -112,6 +112,7 @@ def run_scoring(
     cfg: ScoringConfig,
     features_cfg: FeaturesConfig,
     progress: Progress | None = None,
+    model: ChampionRef | None = None,
 ) -> ScoringResult:
     """One nightly run: read, validate, quarantine, score, explain, rank, and publish atomically.
 
@@ -121,15 +122,21 @@ def run_scoring(
 
     Args:
         progress: called with (leads read, leads in the store) after each slice.
+        model: the version to score with (default: ``cfg.model_name``'s champion).
     """
     run_id = uuid.uuid4().hex
     started = pd.Timestamp.now(tz="UTC")
     reset_skipped_rules()
     with store.lock("scoring"), Staging(cfg.staging_memory_limit) as staging:
         store.check_writable("lead_scores")  # before the work, not after it
-        model = get_champion(cfg.model_name)
+        model = model or get_champion(cfg.model_name)
         pipeline = load_pipeline(model)
         total = store.count("leads")
+        if total == 0:
+            raise StoreError(
+                f"store {store.uri} has no leads to score (its leads table is empty): "
+                "import or generate a CRM first"
+            )
         parts = max(1, math.ceil(total / cfg.partition_size))
         previous = previous_run(store, as_of)
         staging.create("scored", staged_template())
@@ -142,10 +149,11 @@ def run_scoring(
             for name, (raw, bad) in tables.rejected.items():
                 staging.add("quarantine", quarantine_rows(run_id, name, raw, bad))
             scored = score_open_leads(pipeline, tables, as_of, features_cfg, cfg)
-            rows = unranked_scores(
-                scored, previous_scores(store, previous, part), as_of, run_id, model, cfg
-            )
-            staging.add("scored", rows)
+            if len(scored):  # a slice may have no lead open at as_of
+                rows = unranked_scores(
+                    scored, previous_scores(store, previous, part), as_of, run_id, model, cfg
+                )
+                staging.add("scored", rows)
             if progress:
                 progress(tally.read["leads"], total)
         scored_rows = staging.rows("scored")

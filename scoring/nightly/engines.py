@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from models import ChampionRef
 from pipelines import FeaturesConfig, TrainingTables, read_inputs
 from pipelines.features import FeatureBuilder, build_feature_frame
 from pipelines.storage import Store
@@ -48,8 +49,10 @@ class Engine(Protocol):
         cfg: ScoringConfig,
         features_cfg: FeaturesConfig,
         progress: Progress | None = None,
+        model: ChampionRef | None = None,
     ) -> ScoringResult:
-        """One nightly run: every lead open at ``as_of`` scored, ranked and written."""
+        """One nightly run: every lead open at ``as_of`` scored, ranked and written, with
+        ``model`` (default: the configured model's champion)."""
         ...
 
 
@@ -74,8 +77,9 @@ class EmbeddedEngine:
         cfg: ScoringConfig,
         features_cfg: FeaturesConfig,
         progress: Progress | None = None,
+        model: ChampionRef | None = None,
     ) -> ScoringResult:
-        return run_scoring(store, as_of, cfg, features_cfg, progress)
+        return run_scoring(store, as_of, cfg, features_cfg, progress, model)
 
 
 class SparkEngine:
@@ -116,10 +120,11 @@ class SparkEngine:
         cfg: ScoringConfig,
         features_cfg: FeaturesConfig,
         progress: Progress | None = None,
+        model: ChampionRef | None = None,
     ) -> ScoringResult:
         from scoring.nightly.spark import run_scoring_spark
 
-        return run_scoring_spark(self.session, store, as_of, cfg, features_cfg)
+        return run_scoring_spark(self.session, store, as_of, cfg, features_cfg, model)
 
 
 def engine_named(name: str, spark_master: str | None = None) -> Engine:

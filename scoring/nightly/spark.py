@@ -225,6 +225,9 @@ def _to_model_input(
     with the lead's keys and previous score alongside."""
     for batch in batches:
         lead_rows = validate_table("leads", _utc(batch[lead_columns].copy()))
+        # Custom attributes: not contract columns, so put back after the check.
+        attributes = [c for c in lead_columns if c.startswith("attr_")]
+        lead_rows = lead_rows.assign(**{c: batch[c].to_numpy() for c in attributes})
         ids = lead_rows["lead_id"]
         keys = snapshots_at(ids, run.as_of)
         found = (
@@ -233,6 +236,13 @@ def _to_model_input(
             .assign(lead_id=ids.to_numpy(), snapshot_at=keys["snapshot_at"].to_numpy())
         )
         X = model_input(assemble_feature_frame(lead_rows, keys, found, run.features_cfg))
+        # An attribute the model knows but no lead here has: missing, as on the embedded path.
+        absent = [c for c in run.signature if c.startswith("attr_") and c not in X.columns]
+        for column in absent:
+            text = run.signature[column] == "STRING"
+            X[column] = pd.Series(
+                None if text else np.nan, index=X.index, dtype=object if text else "float64"
+            )
         out = X[list(run.signature)].reset_index(drop=True)
         for source, target in KEYS.items():
             out[target] = lead_rows[source].to_numpy()
@@ -248,6 +258,8 @@ def _model_inputs(spark: Any, store: Store, dataset: Path | None, tables: Any, r
 
     at = F.lit(run.as_of.to_pydatetime())
     leads = tables.leads
+    if tables.attributes is not None:
+        leads = leads.join(tables.attributes, "lead_id", "left")
     open_leads = (
         leads.withColumn("__ls_at", at).filter(F.expr(open_at_sql("__ls_at"))).drop("__ls_at")
     )
@@ -341,6 +353,7 @@ def run_scoring_spark(
     as_of: pd.Timestamp,
     cfg: ScoringConfig,
     features_cfg: FeaturesConfig,
+    model: ChampionRef | None = None,
 ) -> ScoringResult:
     """One nightly run on ``spark``: the same list as :func:`scoring.nightly.embedded.run_scoring`.
 
@@ -355,7 +368,7 @@ def run_scoring_spark(
         dataset = store.dataset_dir("lead_scores", replace=True)
         if dataset is not None:  # what a killed run may have left half-swapped
             recover_partitions(dataset)
-        model = get_champion(cfg.model_name)
+        model = model or get_champion(cfg.model_name)
         pipeline = load_pipeline(model)
         run = _Run(run_id, as_of, model, model_signature(model), cfg, features_cfg)
         tables = read_inputs_spark(spark, store, run_id)

@@ -9,6 +9,7 @@ import pytest
 
 from models.config import TrainConfig
 from pipelines.config import ConfigError, FeaturesConfig, load_config
+from pipelines.ingest import ImportSettings
 from scoring.config import ScoringConfig
 from scoring.qualify import qualify
 from tests.paths import CONFIGS
@@ -16,7 +17,12 @@ from tests.paths import CONFIGS
 
 @pytest.mark.parametrize(
     ("model", "name"),
-    [(FeaturesConfig, "features"), (TrainConfig, "train"), (ScoringConfig, "scoring")],
+    [
+        (FeaturesConfig, "features"),
+        (TrainConfig, "train"),
+        (ScoringConfig, "scoring"),
+        (ImportSettings, "import"),
+    ],
 )
 def test_shipped_configs_are_the_defaults(model: type, name: str) -> None:
     assert load_config(model, name, CONFIGS) == model()

@@ -99,3 +99,37 @@ def test_missing_input_column_is_an_error_not_a_fill(
     guard = RequireColumns().fit(X)
     with pytest.raises(ValueError, match="missing column\\(s\\) budget"):
         guard.transform(X.drop(columns=["budget"]))
+
+
+def test_the_attributes_family_adds_nothing_without_attributes(
+    model_frame: tuple[pd.DataFrame, np.ndarray],
+) -> None:
+    X, y = model_frame
+    family = FAMILIES["attributes"]().fit(X, y)
+    assert family.transform(X).shape == (len(X), 0)
+    assert list(family.get_feature_names_out()) == []
+
+
+def test_attribute_columns_become_floats_and_categories_of_their_own_family() -> None:
+    n = 60
+    X = pd.DataFrame(
+        {
+            "attr_product": (["Team", "Business"] * (n // 2))[:-1] + ["Rare"],
+            "attr_seats": np.arange(n, dtype="float64"),
+            "attr_notes_words": np.where(np.arange(n) % 3, 4.0, np.nan),
+        }
+    )
+    X = model_input(X.assign(lead_id="x", snapshot_at=pd.Timestamp("2026-01-01", tz="UTC")))
+    assert X["attr_product"].dtype == object  # text stays text for the signature
+    family = FAMILIES["attributes"](min_count=20).fit(X)
+    out = family.transform(X)
+    assert list(out.columns) == ["attr_seats", "attr_notes_words", "attr_product"]
+    assert list(out["attr_product"].cat.categories) == ["Business", "Team"]  # "Rare": < 20
+    assert out["attr_product"].isna().sum() == 1
+    pd.testing.assert_series_equal(out["attr_seats"], X["attr_seats"])
+    # A batch where no lead has an attribute: the column is added, missing, not an error.
+    guard = RequireColumns().fit(X)
+    batch = guard.transform(X.drop(columns=["attr_seats"]).head(5))
+    assert family.transform(batch)["attr_seats"].isna().all()
+    with pytest.raises(ValueError, match="missing column\\(s\\) lead_age_days"):
+        RequireColumns().fit(X.assign(lead_age_days=1.0)).transform(X)

@@ -259,7 +259,7 @@ def test_bad_mapping_file_names_the_key(tmp_path: Path, text: str, message: str)
 
 
 def test_unknown_mapping_name_lists_the_shipped_ones() -> None:
-    with pytest.raises(MappingError, match="known: hubspot, salesforce"):
+    with pytest.raises(MappingError, match="known: hubspot, opportunities, salesforce"):
         load_mapping("pipedrive")
 
 

@@ -124,6 +124,8 @@ def test_scoring_without_a_champion_exits_3(tmp_path: Path, chain: dict[str, obj
         app,
         [
             "score",
+            "--as-of",
+            AS_OF,
             "--store",
             str(chain["store"]),
             "--tracking-uri",
@@ -131,7 +133,8 @@ def test_scoring_without_a_champion_exits_3(tmp_path: Path, chain: dict[str, obj
         ],
     )
     assert result.exit_code == EXIT_NO_CHAMPION
-    assert "no 'champion' version" in result.output
+    assert "no model registry at" in result.output
+    assert not (tmp_path / "empty.db").exists()  # a read is no reason to create one
 
 
 def test_missing_store_exits_4(tmp_path: Path) -> None:

@@ -239,6 +239,8 @@ def test_firmographics_carry_units_and_names(
         ("fit_custom_score", {"fit_custom_score": 0.25}, UP, "Custom score: 0.25"),
         ("fit_custom_score", {"fit_custom_score": NAN}, DOWN, "Custom score unknown"),
         ("fit_custom_score", {"fit_custom_score": NAN}, UP, None),
+        ("attr_product", {"attr_product": "Business"}, UP, "Product: Business"),
+        ("attr_landing_page_words", {"attr_landing_page_words": 3.0}, DOWN, "Landing page words: 3"),
     ],
 )  # fmt: skip
 def test_stage_opt_out_and_other_features(
@@ -267,6 +269,7 @@ def test_signals_group_features_of_one_business_signal() -> None:
     assert signal_of("fit_employees") == signal_of("fit_employees_band") == "company_size"
     assert signal_of("fit_annual_revenue") == signal_of("fit_annual_revenue_band") == "revenue"
     assert family_of("eng_total_30d") == "engagement" and family_of("bant_need_strength") == "need"
+    assert family_of("attr_product") == "attributes"
 
 
 def test_reason_signs_agree_with_contributions(

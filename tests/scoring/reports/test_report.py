@@ -355,7 +355,7 @@ def test_export_command_writes_csv_and_html(store: str, tmp_path: Path, crm: dic
         (["--out", "x.txt"], 2, "--format: cannot tell"),
         (["--out", "x.csv", "--owner", "nobody"], 2, "no scored leads for owner 'nobody'"),
         (["--out", "x.csv", "--as-of", "2020-01-01"], 2, "no scored leads as of 2020-01-01"),
-        (["--out", "x.csv", "--as-of", "yesterday"], 2, "is not a date"),
+        (["--out", "x.csv", "--as-of", "yesterday"], 2, "is not an ISO date"),
     ],
 )
 def test_export_command_errors(
