@@ -2,10 +2,13 @@
 
 - ``models.training``: point-in-time training; ``models.flat``: one table with a label;
 - ``models.publishing``: what both end with (gate, log, register, champion);
-- ``models.grades``: scores and grades, shared with the scorer.
+- ``models.grades``: scores and grades, shared with the scorer;
+- ``models.contributions``: exact TreeSHAP from compiled tables (``pred_contrib``'s values).
 """
 
 from models.config import LeakageSettings, PromotionSettings, TrainConfig
+from models.contributions import METHODS as CONTRIBUTION_METHODS
+from models.contributions import compiled_tables, tree_contributions
 from models.errors import InsufficientDataError
 from models.estimator import booster_of, scoring_frames
 from models.grades import GradeThresholds, to_grade, to_score
@@ -31,6 +34,7 @@ from models.training import TrainingResult, train_model
 
 __all__ = [
     "CHAMPION",
+    "CONTRIBUTION_METHODS",
     "ChampionRef",
     "GradeThresholds",
     "InsufficientDataError",
@@ -43,6 +47,7 @@ __all__ = [
     "booster_of",
     "scoring_frames",
     "champion_history",
+    "compiled_tables",
     "configure",
     "get_champion",
     "get_version",
@@ -56,5 +61,6 @@ __all__ = [
     "to_score",
     "tracking_uri",
     "train_model",
+    "tree_contributions",
     "version_tags",
 ]

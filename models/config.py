@@ -18,12 +18,16 @@ class SnapshotSettings(Frozen):
         ge=1,
         description="cap per lead in the calibration and test folds (a lead open for weeks is not weeks of evidence)",
     )
-    negative_rate: float = Field(
-        1.0,
+    negative_rate: float | None = Field(
+        None,
         gt=0,
         le=1,
         description="share of the non-converting training snapshots kept, each then weighing "
-        "1/rate in LightGBM's fit (calibration and test folds are never sampled)",
+        "1/rate in LightGBM's fit (calibration and test folds are never sampled); null: all "
+        "of them up to sample_above_rows training rows, above that a rate keeping about that many",
+    )
+    sample_above_rows: int = Field(
+        2_000_000, ge=1, description="negative_rate null: the training rows kept at most"
     )
 
 
@@ -97,6 +101,7 @@ class BaselineSettings(Frozen):
     naive_bayes_alpha: float = Field(1.0, gt=0, description="Laplace smoothing of value counts")
     logistic_c: float = Field(1.0, gt=0, description="inverse L2 strength of the logistic baseline")
     logistic_max_iter: int = Field(2000, gt=0)
+    fit_rows: int = Field(500_000, ge=1, description="fitted on a sample of at most this many")
 
 
 class LeakageSettings(Frozen):
@@ -105,6 +110,7 @@ class LeakageSettings(Frozen):
     drop_auc: float = Field(0.95, gt=0.5, le=1.0)
     drop_correlation: float = Field(0.95, gt=0, le=1.0)
     warn_auc: float = Field(0.80, gt=0.5, le=1.0, description="listed as 'check' in the report")
+    sample_rows: int = Field(500_000, ge=1, description="the report reads at most this many rows")
     fill_outcome_min: float = Field(
         0.9,
         gt=0,

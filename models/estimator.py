@@ -23,6 +23,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from models.config import LeakageSettings, TrainConfig
 from models.exclusions import BlankColumns
 from models.leakage import leakage_report
+from models.sampling import fit_sample
 from pipelines import FeaturesConfig
 from pipelines.features import FAMILIES, StageFeatures
 
@@ -194,7 +195,9 @@ def drop_leaking_features(
         The leakage report and the transformed training features.
     """
     Xt_train = features_step_of(pipeline).fit_transform(X_train, y_train)
-    report = leakage_report(Xt_train, y_train, leak.drop_auc, leak.drop_correlation, leak.warn_auc)
+    sample = fit_sample(len(Xt_train), leak.sample_rows)
+    Xs, ys = (Xt_train, y_train) if sample is None else (Xt_train.iloc[sample], y_train[sample])
+    report = leakage_report(Xs, ys, leak.drop_auc, leak.drop_correlation, leak.warn_auc)
     dropped = tuple(report.loc[report["action"] == "drop", "feature"])
     for name in dropped:
         log.warning("dropping feature %s: it predicts the label suspiciously well on its own", name)

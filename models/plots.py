@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from models.contributions import tree_contributions
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -186,7 +188,7 @@ def gain_importance(model: Any) -> pd.Series:
 def mean_abs_contributions(
     model: Any, Xt: pd.DataFrame, max_rows: int = CONTRIBUTION_ROWS, seed: int = 0
 ) -> pd.Series:
-    """Mean |SHAP contribution| (log-odds) per feature, from LightGBM's ``pred_contrib``.
+    """Mean |SHAP contribution| (log-odds) per feature (exact TreeSHAP, ``pred_contrib``'s values).
 
     Args:
         model: fitted ``LGBMClassifier`` or ``lightgbm.Booster``.
@@ -202,7 +204,7 @@ def mean_abs_contributions(
     if len(Xt) > max_rows:
         rows = np.sort(np.random.default_rng(seed).choice(len(Xt), max_rows, replace=False))
         Xt = Xt.iloc[rows]
-    contributions = np.asarray(booster.predict(Xt, pred_contrib=True))
+    contributions = tree_contributions(booster, Xt)
     # The last column is the expected value (bias), not a feature.
     values = np.abs(contributions[:, :-1]).mean(axis=0)
     return pd.Series(values, index=Xt.columns, name="mean_abs_contribution").sort_values(

@@ -28,6 +28,7 @@ from models.exclusions import blanking, feature_sources, inputs_of, model_input_
 from models.grades import GradeThresholds
 from models.publishing import Candidate, flatten, publish
 from models.refit import Refit, refit_on_all
+from models.sampling import automatic_negative_rate, fit_sample
 from models.splits import FOLDS, TimeFolds, assign_folds, choose_folds
 from pipelines import FeaturesConfig, TrainingTables, fill_rate_report, leaking_columns
 from pipelines.features import (
@@ -101,8 +102,11 @@ def build_training_frame(
     for fold, part in snapshots.groupby("fold", sort=True):
         cap = caps[str(fold)]
         part = part if cap is None else cap_per_lead(part, cap, train_cfg.seed)
-        if fold == "train" and rate < 1:  # before the features: the point is to build fewer
-            part = sample_negatives(part, rate, train_cfg.seed)
+        if fold == "train":  # before the features: the point is to build fewer
+            settings = train_cfg.snapshots
+            kept = rate or automatic_negative_rate(part["label"], settings.sample_above_rows)
+            if kept < 1:
+                part = sample_negatives(part, kept, train_cfg.seed)
         parts.append(part)
     snapshots = pd.concat(parts, ignore_index=True)
     frame = build_features(
@@ -209,13 +213,16 @@ def fit_baselines(
     X_cal, y_cal = (X["calibration"], y["calibration"]) if len(y["calibration"]) else (None, None)
     out = {}
     baselines = build_baselines(train_cfg.baselines, features_cfg, train_cfg.families)
+    sample = fit_sample(len(y["train"]), train_cfg.baselines.fit_rows, train_cfg.seed)
+    X_fit = X["train"] if sample is None else X["train"].iloc[sample]
+    y_fit = y["train"] if sample is None else y["train"][sample]
     for name, baseline in baselines.items():
         with warnings.catch_warnings():  # a blanked input has no value to impute: expected
             warnings.filterwarnings("ignore", "Skipping features without any observed values")
             fitted, _ = fit_calibrated(
                 blanking(baseline, blank),
-                X["train"],
-                y["train"],
+                X_fit,
+                y_fit,
                 X_cal,
                 y_cal,
                 train_cfg.calibration,

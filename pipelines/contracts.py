@@ -186,6 +186,8 @@ _BOOLEAN_WORDS = {
     "0": False,
     "0.0": False,
 }
+BOOLEAN_WORDS = tuple(_BOOLEAN_WORDS)
+"""The words :func:`to_boolean` reads (lower case, trimmed)."""
 
 
 def to_boolean(values: pd.Series) -> pd.Series:

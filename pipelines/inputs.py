@@ -18,6 +18,7 @@ from pipelines.storage import (
     TableNotFound,
     latest_time,
     metadata_operation,
+    read_open_rows,
 )
 
 EVENT_TIMES = {
@@ -157,6 +158,17 @@ def read_inputs(store: Store, part: Part | None = None) -> CrmTables:
     if store.exists("lead_attributes"):
         raw["lead_attributes"] = store.read("lead_attributes", part=part)
     return validate_inputs(raw)
+
+
+def read_open_inputs(store: Store, as_of: pd.Timestamp, part: Part | None = None) -> CrmTables:
+    """Reads and validates what a run at ``as_of`` needs (of ``part``): the leads open then,
+    their activities and stage rows, and the rows the contract checks need (doubtful leads
+    and rows, orphans; see :mod:`pipelines.storage.scans`).
+
+    The open leads, their events and the quarantined rows are those :func:`read_inputs`
+    gives; the counts of rows read are of the rows read.
+    """
+    return validate_inputs(read_open_rows(store, as_of, part))
 
 
 def write_inputs(

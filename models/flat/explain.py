@@ -23,6 +23,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.naive_bayes import CategoricalNB
 from sklearn.pipeline import Pipeline
 
+from models.contributions import tree_contributions
 from models.flat.features import FlatFeatures
 from models.linear import CenteredLogistic
 
@@ -133,7 +134,7 @@ def flat_contributions(pipeline: Pipeline, X: pd.DataFrame) -> tuple[pd.DataFram
     F = _until_flat(pipeline, X)
     if isinstance(model, LGBMClassifier):
         Xt = pipeline[:-1].transform(X)
-        values = model.booster_.predict(Xt, pred_contrib=True)
+        values = tree_contributions(model.booster_, Xt)
         return F, pd.DataFrame(values, columns=[*Xt.columns, "bias"], index=X.index)
     if isinstance(model, CenteredLogistic):
         return F, _linear(pipeline, model, F)

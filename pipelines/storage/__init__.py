@@ -40,6 +40,7 @@ from pipelines.storage.partitions import (
     staging_dir,
     swap_in_partitions,
 )
+from pipelines.storage.scans import OpenSlices, RawInputs, read_open_rows, slice_open_rows
 from pipelines.storage.uri import open_store, store_uri
 
 __all__ = [
@@ -50,7 +51,9 @@ __all__ = [
     "Frames",
     "Operation",
     "Overwrite",
+    "OpenSlices",
     "Part",
+    "RawInputs",
     "Replace",
     "Store",
     "StoreError",
@@ -63,9 +66,11 @@ __all__ = [
     "metadata_operation",
     "open_store",
     "read_metadata",
+    "read_open_rows",
     "recover_partitions",
     "registry_file",
     "require_store",
+    "slice_open_rows",
     "staging_dir",
     "store_id",
     "store_uri",

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import re
 import uuid
 from collections.abc import Iterator, Sequence
@@ -23,7 +22,6 @@ from typing import Any
 import pandas as pd
 import psycopg
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from psycopg import sql
 
@@ -40,105 +38,21 @@ from pipelines.storage.base import (
     check_name,
     frames_of,
 )
+from pipelines.storage.pgcopy import READ_TYPES, copy_frame, parse_csv, pg_type, to_arrow
 from pipelines.timestamps import utc
 
-_BATCH_ROWS = 100_000
 _MAX_IDENT = 63  # PostgreSQL silently truncates longer names
-_READ_TYPES: dict[str, pa.DataType] = {
-    "boolean": pa.bool_(),
-    "bigint": pa.int64(),
-    "integer": pa.int64(),
-    "smallint": pa.int64(),
-    "double precision": pa.float64(),
-    "real": pa.float64(),
-    "numeric": pa.float64(),
-    "timestamp with time zone": pa.timestamp("us", tz="UTC"),
-    "timestamp without time zone": pa.timestamp("us", tz="UTC"),  # read as UTC
-    "date": pa.timestamp("us", tz="UTC"),
-}
-_PANDAS_TYPES = {pa.bool_(): pd.BooleanDtype(), pa.int64(): pd.Int64Dtype()}
 
 
 def _mask(uri: str) -> str:
     return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", uri)
 
 
-def _pg_type(name: str, column: pd.Series) -> str:
-    dtype = column.dtype
-    if pd.api.types.is_bool_dtype(dtype):
-        return "boolean"
-    if pd.api.types.is_integer_dtype(dtype):
-        return "bigint"
-    if pd.api.types.is_float_dtype(dtype):
-        return "double precision"
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        return "timestamptz"
-    if pd.api.types.is_string_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
-        return "text"
-    raise StoreError(f"column '{name}': no PostgreSQL type for dtype {dtype}")
-
-
-def _to_arrow(df: pd.DataFrame, types: dict[str, str]) -> pa.Table:
-    """Arrow table of ``df``: text as strings, timestamps as naive UTC microseconds.
-
-    Naive timestamps are read as UTC. Arrow writes zoned timestamps to CSV ~20x slower
-    than naive ones, so the zone is dropped here and every session runs in UTC.
-    """
-    columns = {}
-    for name, pg_type in types.items():
-        column = df[name]
-        if pg_type == "text":
-            column = column.astype(pd.StringDtype("pyarrow"))
-        elif pg_type == "timestamptz" and column.dt.tz is not None:
-            column = column.dt.tz_convert("UTC").dt.tz_localize(None)
-        array = pa.Array.from_pandas(column)
-        columns[name] = (
-            array.cast(pa.timestamp("us"), safe=False) if pg_type == "timestamptz" else array
-        )
-    return pa.table(columns)
-
-
-def _copy_frame(cursor: psycopg.Cursor[Any], target: sql.Composable, table: pa.Table) -> None:
-    """Streams ``table`` into ``target`` with COPY … FROM STDIN, one batch at a time."""
-    names = sql.SQL(", ").join(sql.Identifier(c) for c in table.column_names)
-    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(target, names)
-    options = pacsv.WriteOptions(include_header=False)
-    with cursor.copy(statement) as copy:
-        for batch in table.to_batches(max_chunksize=_BATCH_ROWS):
-            buffer = io.BytesIO()
-            pacsv.write_csv(batch, buffer, options)
-            copy.write(buffer.getbuffer())
-
-
-def _parse_csv(data: bytes, types: dict[str, pa.DataType], rows: int) -> pd.DataFrame:
-    """Parses PostgreSQL CSV: an unquoted empty field is NULL, ``""`` the empty string."""
-    if not data:  # Arrow refuses an empty CSV
-        table = pa.table({name: pa.array([], type=kind) for name, kind in types.items()})
-        return table.to_pandas(types_mapper=_PANDAS_TYPES.get)
-    # Allowing line breaks inside values halves Arrow's speed: allow them only when the
-    # data holds more line breaks than rows.
-    multiline = data.count(b"\n") + data.count(b"\r") != rows
-    table = pacsv.read_csv(
-        pa.BufferReader(data),
-        read_options=pacsv.ReadOptions(column_names=list(types)),
-        parse_options=pacsv.ParseOptions(newlines_in_values=multiline),
-        convert_options=pacsv.ConvertOptions(
-            column_types=types,
-            null_values=[""],  # Arrow's defaults would also read "NA", "n/a", "null" as NULL
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=False,
-            true_values=["t"],
-            false_values=["f"],
-        ),
-    )
-    return table.to_pandas(types_mapper=_PANDAS_TYPES.get)
-
-
 def _select(name: str, kind: str) -> sql.Composable:
     """The column as read: dates and naive timestamps as UTC instants, unknown types as text."""
     if kind in ("date", "timestamp without time zone"):
         return sql.SQL("{}::timestamptz").format(sql.Identifier(name))  # the session is UTC
-    return sql.SQL("{}" if kind in _READ_TYPES else "{}::text").format(sql.Identifier(name))
+    return sql.SQL("{}" if kind in READ_TYPES else "{}::text").format(sql.Identifier(name))
 
 
 def _parameter(value: Any) -> Any:
@@ -148,9 +62,9 @@ def _parameter(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def _where(part: Part | None, equals: dict[str, Any] | None) -> sql.Composable:
-    """A WHERE clause selecting a part (by ``hashtext`` of its key) and equal values."""
-    clauses: list[sql.Composable] = []
+def _where(part: Part | None, equals: dict[str, Any] | None, where: str | None) -> sql.Composable:
+    """A WHERE clause: a part (by ``hashtext`` of its key), equal values, ``where`` (scans')."""
+    clauses: list[sql.Composable] = [sql.SQL(where)] if where else []
     if part is not None:
         clauses.append(
             sql.SQL("mod(hashtext(coalesce({}::text, ''))::bigint + 2147483648, {}) = {}").format(
@@ -238,8 +152,8 @@ class PostgresStore:
         names = [str(c) for c in df.columns]
         if len(set(names)) != len(names):
             raise StoreError(f"table '{table}': duplicate column names")
-        types = {n: _pg_type(n, df[c]) for n, c in zip(names, df.columns, strict=True)}
-        frame = _to_arrow(df.set_axis(names, axis=1), types)
+        types = {n: pg_type(n, df[c]) for n, c in zip(names, df.columns, strict=True)}
+        frame = to_arrow(df.set_axis(names, axis=1), types)
         # IF NOT EXISTS alone needs the CREATE right on the database even when it exists.
         found = cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [self.schema])
         if found.fetchone() is None:
@@ -273,7 +187,11 @@ class PostgresStore:
         return int(row[0]) if row else 0
 
     def read(
-        self, table: str, part: Part | None = None, equals: dict[str, Any] | None = None
+        self,
+        table: str,
+        part: Part | None = None,
+        equals: dict[str, Any] | None = None,
+        where: str | None = None,
     ) -> pd.DataFrame:
         """Reads a table, or the rows of one part and/or with given values, with COPY … TO STDOUT.
 
@@ -299,11 +217,11 @@ class PostgresStore:
             ).fetchall()
             selected = sql.SQL(", ").join(_select(name, kind) for name, kind in columns)
             query = sql.SQL("COPY (SELECT {} FROM {}{}) TO STDOUT (FORMAT csv)")
-            with cursor.copy(query.format(selected, target, _where(part, equals))) as copy:
+            with cursor.copy(query.format(selected, target, _where(part, equals, where))) as copy:
                 data = b"".join(copy)
             rows = cursor.rowcount
-        types = {name: _READ_TYPES.get(kind, pa.string()) for name, kind in columns}
-        return _parse_csv(data, types, rows)
+        types = {name: READ_TYPES.get(kind, pa.string()) for name, kind in columns}
+        return parse_csv(data, types, rows)
 
     def write(self, table: str, df: pd.DataFrame) -> None:
         """Replaces the whole table: fills a staging table, then drops the old one and renames."""
@@ -311,7 +229,7 @@ class PostgresStore:
         staging = f"_leadscore_{uuid.uuid4().hex[:16]}"
         with self._transaction() as cursor:
             frame = self._prepare(cursor, staging, df)
-            _copy_frame(cursor, self._target(staging), frame)
+            copy_frame(cursor, self._target(staging), frame)
             cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(target))
             rename = sql.SQL("ALTER TABLE {} RENAME TO {}")
             cursor.execute(rename.format(self._target(staging), sql.Identifier(table)))
@@ -342,7 +260,7 @@ class PostgresStore:
                     if not deleted:
                         self._delete(cursor, target, op)  # type: ignore[arg-type]
                         deleted = True
-                    _copy_frame(cursor, target, arrow)
+                    copy_frame(cursor, target, arrow)
                 if not deleted and self._has(cursor, target):
                     self._delete(cursor, target, op)  # type: ignore[arg-type]
 

@@ -49,14 +49,14 @@ def top(
         from pipelines import split_valid
         from scoring.reports import TOP_NUMBERS, read_lead_scores, top_list
 
-        target, day = _store_and_day(store, as_of, allow_future)
-        scores = read_lead_scores(target, day)
+        target, day_asked = _store_and_day(store, as_of, allow_future)
+        scores = read_lead_scores(target, day_asked)
         if owner is not None and not (scores["owner_id"] == owner).any():
             fail(f"no scored leads for owner {owner!r}", EXIT_BAD_INPUT)
         leads, _ = split_valid("leads", target.read("leads"))
         rows = top_list(scores, leads, owner, n, wide)
-        shown = scores["as_of"].iloc[0].date() if len(scores) else "-"
-        title = f"Top {len(rows)} leads as of {shown}" + (f" for {owner}" if owner else "")
+        day = scores["as_of"].iloc[0].date() if len(scores) else "-"
+        title = f"Top {len(rows)} leads as of {day}" + (f" for {owner}" if owner else "")
         print_table(rows, title, TOP_NUMBERS, plain, no_wrap=("lead", "company"))
 
 

@@ -219,9 +219,6 @@ def models(
             fail(
                 f"no versions of model '{name}' registered; run `leadscore train`", EXIT_NO_CHAMPION
             )
-        versions = versions.rename(
-            columns={STORE_ID_TAG: "store", STORE_URI_TAG: "store uri", FINGERPRINT_TAG: "data"}
-        )
         print_table(_version_rows(versions), f"Versions of {name}", VERSION_NUMBERS, plain)
         console.print("\nchampion history (who held @champion when):")
         events = champion_history(name)
@@ -233,13 +230,16 @@ def models(
 
 
 def _version_rows(versions: Any) -> Any:
-    """The registered versions as text cells (metrics to 4 places, "-" when not logged)."""
+    """The registered versions as text cells (metrics to 4 places, "-" when not logged) and
+    the store and data each was trained on."""
     import pandas as pd
+
+    from scoring.provenance import FINGERPRINT_TAG, STORE_ID_TAG
 
     def metric(value: object) -> str:
         return "-" if value is None or pd.isna(value) else f"{float(value):.4f}"  # type: ignore[arg-type]
 
-    rows = pd.DataFrame(
+    return pd.DataFrame(
         {
             "version": versions["version"].map(str),
             "created (UTC)": versions["created"],
@@ -247,9 +247,7 @@ def _version_rows(versions: Any) -> Any:
             "AUC": versions["test_roc_auc"].map(metric),
             "Brier": versions["test_brier"].map(metric),
             "run": versions["run_id"],
+            "store": versions[STORE_ID_TAG].fillna("-") if STORE_ID_TAG in versions else "-",
+            "data": versions[FINGERPRINT_TAG].fillna("-") if FINGERPRINT_TAG in versions else "-",
         }
     )
-    for tag in ("store", "store uri", "data"):  # where the version was trained, when tagged
-        if tag in versions.columns:
-            rows[tag] = versions[tag].map(lambda v: "-" if v is None or pd.isna(v) else str(v))
-    return rows

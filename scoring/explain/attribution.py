@@ -1,6 +1,7 @@
 """Why a lead scores as it does: LightGBM contributions grouped into business signals.
 
-``contributions`` runs TreeSHAP (``pred_contrib``) on the transformed features. Features are
+``contributions`` computes exact TreeSHAP values on the transformed features (compiled
+tables, or LightGBM's ``pred_contrib`` as the reference: the same numbers). Features are
 grouped into *signals* a rep recognises (every engagement feature is one signal; seniority,
 department and decision maker are "authority"), and contributions are summed per signal.
 """
@@ -11,6 +12,8 @@ import re
 
 import numpy as np
 import pandas as pd
+
+from models import tree_contributions
 
 FAMILY_OF_PREFIX = (
     ("bant_authority", "authority"),
@@ -68,9 +71,16 @@ def signal_of(feature: str) -> str:
     return feature
 
 
-def contributions(booster: object, Xt: pd.DataFrame, threads: int = 1) -> pd.DataFrame:
-    """Per-row, per-feature contributions in log-odds (last column ``bias``)."""
-    values = booster.predict(Xt, pred_contrib=True, num_threads=threads)  # type: ignore[attr-defined]
+def contributions(
+    booster: object, Xt: pd.DataFrame, threads: int = 1, method: str = "exact"
+) -> pd.DataFrame:
+    """Per-row, per-feature contributions in log-odds (last column ``bias``).
+
+    Args:
+        method: ``exact`` (tables compiled once per booster) or ``pred_contrib``.
+        threads: LightGBM threads for ``pred_contrib``.
+    """
+    values = tree_contributions(booster, Xt, method=method, num_threads=threads)
     return pd.DataFrame(values, columns=[*Xt.columns, "bias"], index=Xt.index)
 
 

@@ -12,7 +12,7 @@ words ("3 pricing-page views", "190 days", "$1M–$10M"); unknown fields are con
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -217,6 +217,11 @@ class ReasonSettings(Frozen):
     count: int = Field(5, ge=0, le=10)
     min_abs_contribution: float = Field(
         0.01, ge=0, description="log-odds below which a signal is not a reason"
+    )
+    method: Literal["exact", "pred_contrib"] = Field(
+        "exact",
+        description="exact: compiled TreeSHAP tables (pred_contrib's values, several times "
+        "faster); pred_contrib: LightGBM's own TreeSHAP, the reference",
     )
     threads: int = Field(1, ge=1, description="LightGBM threads for pred_contrib")
     recent_days: int = Field(

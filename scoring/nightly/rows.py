@@ -17,7 +17,7 @@ import pandas as pd
 from models import ChampionRef, booster_of, scoring_frames, to_grade, to_score
 from pipelines import CrmTables, LeadScores, ScoringRuns, empty_table
 from pipelines.features import EMPLOYEE_BANDS
-from pipelines.storage import Part, Store
+from pipelines.storage import Store
 from scoring.config import ScoringConfig
 from scoring.explain import contributions, family_scores, top_reasons
 from scoring.nightly.staging import Staging
@@ -82,12 +82,13 @@ def predict_and_explain(
 ) -> tuple[np.ndarray, pd.DataFrame]:
     """The model's share of a chunk: probabilities and TreeSHAP contributions.
 
-    Both are LightGBM's C++ code, which releases the GIL: this can run in a second thread
-    beside the pandas work on another chunk.
+    LightGBM's C++ code and the exact tables' numpy passes release the GIL for most of
+    their time: this can run in a second thread beside the pandas work on another chunk.
     """
     if probability is None:
         probability = pipeline[-1].predict_proba(Xt)[:, 1]  # type: ignore[index]
-    return probability, contributions(booster_of(pipeline).booster_, Xt, cfg.reasons.threads)
+    booster = booster_of(pipeline).booster_
+    return probability, contributions(booster, Xt, cfg.reasons.threads, cfg.reasons.method)
 
 
 def describe_chunk(
@@ -139,11 +140,10 @@ def previous_run(store: Store, as_of: pd.Timestamp) -> pd.Timestamp | None:
     return None if earlier.empty else earlier.max()
 
 
-def previous_scores(store: Store, previous: pd.Timestamp | None, part: Part) -> pd.Series:
-    """Each lead's score in the run of ``previous``, for the leads of ``part``."""
-    if previous is None or not store.exists("lead_scores"):
+def previous_scores(rows: pd.DataFrame | None) -> pd.Series:
+    """Each lead's score in ``rows`` of the previous run's ``lead_scores`` (None: no run)."""
+    if rows is None:
         return pd.Series(dtype="float64")
-    rows = store.read("lead_scores", part=part, equals={"as_of": previous})
     return rows.set_index(rows["lead_id"].astype(str))["score"].astype("float64")
 
 

@@ -36,6 +36,11 @@ class Staging:
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
 
+    @property
+    def directory(self) -> Path:
+        """The run's scratch directory (removed with the staging)."""
+        return Path(self._dir.name)
+
     def __enter__(self) -> Staging:
         return self
 

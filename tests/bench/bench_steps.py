@@ -94,6 +94,27 @@ def reopen(uri: str) -> dict:
     return {"open_leads": len(leads)}
 
 
+def close_most(uri: str, open_share: str = "0.11") -> dict:
+    """Closes open leads until about ``open_share`` of all leads are open at AS_OF (the
+    mature CRM of issue 20: most leads closed, their activities still in the store).
+
+    A lead chosen by a hash of its id is marked lost halfway between its creation and AS_OF.
+    """
+    from pipelines.features.snapshots import open_at
+    from pipelines.storage import open_store
+
+    store = open_store(uri)
+    leads = store.read("leads")
+    is_open = open_at(leads, AS_OF).to_numpy()
+    keep = float(open_share) * len(leads) / max(int(is_open.sum()), 1)
+    draw = pd.util.hash_pandas_object(leads["lead_id"], index=False).to_numpy() / 2.0**64
+    close = is_open & (draw >= keep)
+    halfway = leads["created_at"] + (AS_OF - leads["created_at"]) / 2
+    leads.loc[close, "lost_at"] = halfway[close].dt.floor("us")
+    store.write("leads", leads)
+    return {"leads": len(leads), "open_leads": int(open_at(leads, AS_OF).sum())}
+
+
 def _rss_gb(pid: int | str = "self") -> float:
     """A process's current resident memory (0 when it has gone)."""
     try:
@@ -150,21 +171,30 @@ def score(uri: str, tracking: str, partition_size: str = "") -> dict:
     from pipelines.storage import open_store
     from scoring.config import ScoringConfig
     from scoring.nightly.embedded import run_scoring
+    from scoring.nightly.phases import Phases
 
     configure(tracking)
     started = time.perf_counter()
     cfg = ScoringConfig(**({"partition_size": int(partition_size)} if partition_size else {}))
     after_slice: list[float] = []
+    phases = Phases()
+    store = open_store(uri)
     result = run_scoring(
-        open_store(uri),
+        store,
         AS_OF,
         cfg,
         FeaturesConfig(),
         lambda done, total: after_slice.append(round(_rss_gb(), 2)),
+        phases,
     )
+    seconds = time.perf_counter() - started
     return {
+        "leads_in_store": store.count("leads"),
+        "activities_in_store": store.count("activities"),
         "rows_scored": result.rows_scored,
-        "scorer_s": round(time.perf_counter() - started, 1),
+        "scorer_s": round(seconds, 1),
+        "open_leads_per_s": round(result.rows_scored / seconds),
+        "phases_s": {name: round(value, 2) for name, value in phases.seconds.items()},
         "peak_rss_gb": _peak_gb(),
         "rss_after_each_slice_gb": after_slice,
     }
@@ -254,6 +284,7 @@ if __name__ == "__main__":
         "replicate": replicate,
         "features": features,
         "reopen": reopen,
+        "close_most": close_most,
         "score": score,
         "score_spark": score_spark,
         "raw_model": raw_model,
