@@ -19,6 +19,7 @@ from scoring.cli.shapes import (
     PeriodShiftOpt,
     SegmentDriversOpt,
     WithLatentOpt,
+    clear_stale_latent,
     crm_shape,
     generate_shaped,
 )
@@ -80,6 +81,8 @@ def generate(
             if latent is not None:
                 target.write(LATENT_TABLE, latent)
                 written[LATENT_TABLE] = len(latent)
+            else:
+                clear_stale_latent(target)
         summary = ", ".join(f"{n:,} {t}" for t, n in written.items())
         console.print(f"wrote {summary} to [bold]{target.uri}[/]")
 

@@ -54,6 +54,13 @@ WithLatentOpt = Annotated[
 ]
 
 
+def clear_stale_latent(target: Any) -> None:
+    """Empties a latent table an earlier ``generate --with-latent`` left in the store: it
+    would give the oracle the truth of another CRM (an empty one makes it fail loudly)."""
+    if target.exists(LATENT_TABLE):
+        target.write(LATENT_TABLE, target.read(LATENT_TABLE).iloc[:0])
+
+
 def generate_shaped(leads: int, seed: int, shape: dict[str, Any]) -> dict[str, Any]:
     """``generate_crm`` with the options' shape; a column that cannot be filled is exit 2."""
     from pipelines.synthetic import generate_crm

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from pipelines.storage import open_store
@@ -82,3 +83,14 @@ def test_accounts_in_a_separate_file_with_a_short_history(tmp_path: Path) -> Non
     engaged = pd.to_datetime(opportunities["engage_date"].dropna())
     assert engaged.min() >= pd.Timestamp("2026-02-04")  # 270 days before the export
     assert len(pd.read_csv(tmp_path / "synthetic_latent.csv")) >= 800
+
+
+def test_a_latent_table_of_an_earlier_crm_is_emptied(tmp_path: Path) -> None:
+    store = f"duckdb:///{tmp_path / 'crm.duckdb'}"
+    invoke("generate", "--leads", "300", "--seed", "1", "--store", store, "--with-latent")
+    assert len(open_store(store).read("synthetic_latent")) >= 300
+    invoke("generate", "--leads", "300", "--seed", "2", "--store", store)
+    target = open_store(store)
+    assert len(target.read("synthetic_latent")) == 0
+    with pytest.raises(ValueError, match="no latent state"):
+        oracle_T(target.read("synthetic_latent"), target.read("leads"), "2026-06-01")
