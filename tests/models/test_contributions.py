@@ -200,10 +200,10 @@ def test_the_pipeline_model_on_a_generated_crm(
 ) -> None:
     import mlflow
 
-    from models import booster_of, scoring_frames
+    from models import booster_of, configure, scoring_frames
     from pipelines.features import build_feature_frame, model_input, snapshots_at
 
-    mlflow.set_tracking_uri(trained["tracking"])
+    configure(trained["tracking"])  # tracking and registry (a global set by earlier tests)
     pipeline = mlflow.sklearn.load_model("models:/lead-conversion@champion")
     as_of = pd.Timestamp("2026-11-01", tz="UTC")
     leads = small_crm["leads"]

@@ -277,12 +277,12 @@ def test_reason_signs_agree_with_contributions(
 ) -> None:
     import mlflow
 
-    from models import booster_of
+    from models import booster_of, configure
     from pipelines.features.frame import build_feature_frame, model_input
     from pipelines.features.snapshots import build_snapshots
     from scoring.explain import contributions
 
-    mlflow.set_tracking_uri(trained["tracking"])
+    configure(trained["tracking"])  # tracking and registry (a global set by earlier tests)
     pipeline = mlflow.sklearn.load_model("models:/lead-conversion@champion")
     at = pd.Timestamp("2026-09-01", tz="UTC")
     snapshots = build_snapshots(small_crm["leads"], [at], 90).head(300)

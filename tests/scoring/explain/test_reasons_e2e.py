@@ -79,11 +79,11 @@ def test_phrasing_50k_leads(trained: dict[str, str], small_crm: dict[str, pd.Dat
     """Phrasing time alone (no TreeSHAP) for 50,000 leads: the open leads, repeated."""
     import mlflow
 
-    from models import booster_of
+    from models import booster_of, configure
     from pipelines.features import build_feature_frame, build_snapshots, model_input
     from scoring.explain import contributions, top_reasons
 
-    mlflow.set_tracking_uri(trained["tracking"])
+    configure(trained["tracking"])  # tracking and registry (a global set by earlier tests)
     pipeline = mlflow.sklearn.load_model("models:/lead-conversion@champion")
     snapshots = build_snapshots(small_crm["leads"], [AS_OF], 90)
     crm = small_crm
