@@ -59,7 +59,31 @@ def _conditions(value: object) -> object:
     return value
 
 
-class ColumnSpec(Frozen):
+class TimedValue(Frozen):
+    """What a column read as a time, or only where a condition holds, shares: ``when``, the
+    time's ``format`` and ``timezone``, and how a date alone is read."""
+
+    when: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="use the value only where a column holds one of these"
+    )
+    format: str | None = Field(None, description="strftime format of a time (default ISO 8601)")
+    timezone: str | None = Field(None, description="zone of times without an offset")
+    date_as: Literal["start", "end"] = Field(
+        "start", description="a date alone is read as the start or the end of that day"
+    )
+
+    @field_validator("when", mode="before")
+    @classmethod
+    def _text_when(cls, value: object) -> object:
+        return _conditions(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return _check_zone(value) if value is not None else None
+
+
+class ColumnSpec(TimedValue):
     """How one source column becomes one contract column.
 
     Keyed by the source column (``Id: lead_id`` or ``Id: {to: lead_id}``), or by the contract
@@ -69,19 +93,11 @@ class ColumnSpec(Frozen):
 
     to: str | None = Field(None, description="the contract column (default: the key)")
     column: str | None = Field(None, description="the source column, when the key is `to`")
-    when: dict[str, tuple[str, ...]] = Field(
-        default_factory=dict, description="use the value only where a column holds one of these"
-    )
     values: dict[str, str | None] = Field(
         default_factory=dict, description="source value → contract value (trimmed, any case)"
     )
     unmapped: Literal["keep", "missing"] = "keep"
     default: str | None = Field(None, description="used where the source value is empty")
-    format: str | None = Field(None, description="strftime format of a time (default ISO 8601)")
-    timezone: str | None = Field(None, description="zone of times without an offset")
-    date_as: Literal["start", "end"] = Field(
-        "start", description="a date alone is read as the start or the end of that day"
-    )
     true_values: tuple[str, ...] = ()
     false_values: tuple[str, ...] = ()
     scale: float | None = Field(None, description="numbers are multiplied by this")
@@ -97,16 +113,6 @@ class ColumnSpec(Frozen):
     @classmethod
     def _text_words(cls, value: object) -> object:
         return [_words(v) for v in value] if isinstance(value, list | tuple) else value
-
-    @field_validator("when", mode="before")
-    @classmethod
-    def _text_when(cls, value: object) -> object:
-        return _conditions(value)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str | None) -> str | None:
-        return _check_zone(value) if value is not None else None
 
 
 class OutcomeValues(Frozen):
@@ -133,25 +139,11 @@ class LookupSpec(Frozen):
     lookup_key: str | None = Field(None, description="the key column of the lookup file")
 
 
-class StageEntry(Frozen):
+class StageEntry(TimedValue):
     """A date column of the leads file that is the time the lead entered ``stage``."""
 
     column: str
     stage: str
-    when: dict[str, tuple[str, ...]] = Field(default_factory=dict)
-    format: str | None = None
-    timezone: str | None = None
-    date_as: Literal["start", "end"] = "start"
-
-    @field_validator("when", mode="before")
-    @classmethod
-    def _text_when(cls, value: object) -> object:
-        return _conditions(value)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str | None) -> str | None:
-        return _check_zone(value) if value is not None else None
 
 
 class AttributeSpec(Frozen):
