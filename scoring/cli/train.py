@@ -263,7 +263,10 @@ def _version_rows(versions: Any) -> Any:
     the store and data each was trained on."""
     import pandas as pd
 
-    from scoring.provenance import FINGERPRINT_TAG, STORE_ID_TAG
+    from scoring.provenance import FINGERPRINT_TAG, STORE_ID_TAG, STORE_URI_TAG
+
+    def tag(name: str) -> Any:
+        return versions[name].fillna("-") if name in versions else "-"
 
     def metric(value: object) -> str:
         return "-" if value is None or pd.isna(value) else f"{float(value):.4f}"  # type: ignore[arg-type]
@@ -276,8 +279,9 @@ def _version_rows(versions: Any) -> Any:
             "AUC": versions["test_roc_auc"].map(metric),
             "Brier": versions["test_brier"].map(metric),
             "run": versions["run_id"],
-            "store": versions[STORE_ID_TAG].fillna("-") if STORE_ID_TAG in versions else "-",
-            "data": versions[FINGERPRINT_TAG].fillna("-") if FINGERPRINT_TAG in versions else "-",
+            "store": tag(STORE_ID_TAG),
+            "store uri": tag(STORE_URI_TAG),
+            "data": tag(FINGERPRINT_TAG),
         }
     )
     if "segments" in versions:  # per-segment training: who has a model of its own

@@ -96,6 +96,7 @@ def test_versions_say_which_store_and_data_they_were_trained_on(
     rows = [line.split("\t") for line in _ok("models", "--store", a, "--plain").splitlines()]
     header, first = rows[0], rows[1]
     assert first[header.index("store")] == id_a
+    assert first[header.index("store uri")] == a
     assert first[header.index("data")].startswith("3,000 leads to 2026-10-31 #")
     configure(f"sqlite:///{Path(str(folder['root'])) / 'a.mlflow.db'}")
     from models import get_version
