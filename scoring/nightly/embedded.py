@@ -148,6 +148,7 @@ def run_scoring(
     cfg: ScoringConfig,
     features_cfg: FeaturesConfig,
     progress: Progress | None = None,
+    *,
     model: ChampionRef | None = None,
     phases: Phases | None = None,
 ) -> ScoringResult:

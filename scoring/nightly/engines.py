@@ -79,7 +79,7 @@ class EmbeddedEngine:
         progress: Progress | None = None,
         model: ChampionRef | None = None,
     ) -> ScoringResult:
-        return run_scoring(store, as_of, cfg, features_cfg, progress, model)
+        return run_scoring(store, as_of, cfg, features_cfg, progress, model=model)
 
 
 class SparkEngine:

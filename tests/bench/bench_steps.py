@@ -185,7 +185,7 @@ def score(uri: str, tracking: str, partition_size: str = "") -> dict:
         cfg,
         FeaturesConfig(),
         lambda done, total: after_slice.append(round(_rss_gb(), 2)),
-        phases,
+        phases=phases,
     )
     seconds = time.perf_counter() - started
     return {
