@@ -36,6 +36,13 @@ _UNION_TAGS = {
 }
 
 
+def _word_map(value: object) -> object:
+    """A ``values:`` map with its keys and values as the mapping compares them."""
+    if isinstance(value, dict):
+        return {_words(k): _words(v) for k, v in value.items()}
+    return value
+
+
 class MappingError(ConfigError):
     """A mapping file is invalid, or does not fit the export it is applied to."""
 
@@ -105,9 +112,7 @@ class ColumnSpec(TimedValue):
     @field_validator("values", mode="before")
     @classmethod
     def _text_values(cls, value: object) -> object:
-        if isinstance(value, dict):
-            return {_words(k): _words(v) for k, v in value.items()}
-        return value
+        return _word_map(value)
 
     @field_validator("true_values", "false_values", mode="before")
     @classmethod
@@ -157,9 +162,7 @@ class AttributeSpec(Frozen):
     @field_validator("values", mode="before")
     @classmethod
     def _text_values(cls, value: object) -> object:
-        if isinstance(value, dict):
-            return {_words(k): _words(v) for k, v in value.items()}
-        return value
+        return _word_map(value)
 
 
 class TableMapping(Frozen):
