@@ -172,12 +172,17 @@ def read_open_inputs(store: Store, as_of: pd.Timestamp, part: Part | None = None
 
 
 def write_inputs(
-    store: Store, tables: dict[str, pd.DataFrame], origin: str | None = None
+    store: Store,
+    tables: dict[str, pd.DataFrame],
+    origin: str | None = None,
+    extra: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, int]:
     """Validates whole input tables and writes them in one batch; returns rows per table.
 
     Args:
         origin: recorded as the store's ``data_origin`` in the same batch (``generated``).
+        extra: tables outside the contract written as they are in the same batch (the
+            synthetic CRM's latent states).
     """
     from pipelines.contracts import validate_table
 
@@ -189,5 +194,6 @@ def write_inputs(
         operations.append(Overwrite("lead_attributes", empty_table("lead_attributes")))
     if origin is not None:
         operations.append(metadata_operation("data_origin", origin))
+    operations.extend(Overwrite(name, frame) for name, frame in (extra or {}).items())
     store.write_batch(operations)
-    return {name: len(frame) for name, frame in tables.items()}
+    return {name: len(frame) for name, frame in {**tables, **(extra or {})}.items()}

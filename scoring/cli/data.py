@@ -19,9 +19,9 @@ from scoring.cli.shapes import (
     PeriodShiftOpt,
     SegmentDriversOpt,
     WithLatentOpt,
-    clear_stale_latent,
     crm_shape,
     generate_shaped,
+    latent_tables,
 )
 
 if TYPE_CHECKING:
@@ -76,13 +76,10 @@ def generate(
             )
         with console.status(f"generating {leads:,} leads"):
             tables = generate_shaped(leads, seed, shape)
-            latent = tables.pop("latent", None)
-            written = write_inputs(target, tables, origin="generated")
-            if latent is not None:
-                target.write(LATENT_TABLE, latent)
-                written[LATENT_TABLE] = len(latent)
-            else:
-                clear_stale_latent(target)
+            extra = latent_tables(target, tables.pop("latent", None))
+            written = write_inputs(target, tables, origin="generated", extra=extra)
+            if not len(extra.get(LATENT_TABLE, ())):
+                written.pop(LATENT_TABLE, None)  # an emptied stale table is not news
         summary = ", ".join(f"{n:,} {t}" for t, n in written.items())
         console.print(f"wrote {summary} to [bold]{target.uri}[/]")
 

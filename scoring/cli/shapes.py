@@ -54,11 +54,15 @@ WithLatentOpt = Annotated[
 ]
 
 
-def clear_stale_latent(target: Any) -> None:
-    """Empties a latent table an earlier ``generate --with-latent`` left in the store: it
-    would give the oracle the truth of another CRM (an empty one makes it fail loudly)."""
+def latent_tables(target: Any, latent: Any) -> dict[str, Any]:
+    """The latent table to write beside a new CRM: its own, or, where an earlier
+    ``generate --with-latent`` left one, that table emptied: it would give the oracle the
+    truth of another CRM (an empty one makes it fail loudly)."""
+    if latent is not None:
+        return {LATENT_TABLE: latent}
     if target.exists(LATENT_TABLE):
-        target.write(LATENT_TABLE, target.read(LATENT_TABLE).iloc[:0])
+        return {LATENT_TABLE: target.read(LATENT_TABLE).iloc[:0]}
+    return {}
 
 
 def generate_shaped(leads: int, seed: int, shape: dict[str, Any]) -> dict[str, Any]:
