@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from models import ChampionRef, get_champion, load_pipeline
-from pipelines import FeaturesConfig, LeadScores, utc_times, validate_table
+from pipelines import FeaturesConfig, LeadScores, utc, utc_times, validate_table
 from pipelines.features import assemble_feature_frame, model_input, open_at_sql, snapshots_at
 from pipelines.spark import spark_type
 from pipelines.storage import (
@@ -158,7 +158,7 @@ def _publish(
 def partition_value(as_of: pd.Timestamp) -> str:
     """How a run's ``as_of=`` directory spells its date: the date alone for a run at midnight
     UTC (``as_of=2026-11-01``), else the UTC time (``2026-11-01T12:00:00+00:00``)."""
-    at = as_of.tz_convert("UTC") if as_of.tzinfo is not None else as_of.tz_localize("UTC")
+    at = utc(as_of)
     return str(at.date()) if at == at.normalize() else at.isoformat()
 
 
