@@ -11,7 +11,6 @@ these tags existed is used with a warning.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +18,7 @@ import pandas as pd
 
 from models import CHAMPION, ChampionRef, get_champion, resolve_model, version_tags
 from pipelines import TrainingTables
-from pipelines.storage import Store, store_id
+from pipelines.storage import Store, public_uri, store_id
 
 STORE_ID_TAG = "store_id"
 STORE_URI_TAG = "store_uri"
@@ -37,12 +36,6 @@ class ModelChoice:
 
     ref: ChampionRef
     warning: str | None = None
-
-
-def public_uri(uri: str) -> str:
-    """``uri`` without secrets: a password in the user part or the query is masked."""
-    uri = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", uri)
-    return re.sub(r"(?i)([?&]password=)[^&]*", r"\1***", uri)
 
 
 def data_fingerprint(tables: TrainingTables) -> str:

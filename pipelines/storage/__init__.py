@@ -23,6 +23,7 @@ from pipelines.storage.base import (
     TableNotFound,
     check_name,
     frames_of,
+    public_uri,
 )
 from pipelines.storage.duckdb import LOCK_WAIT_ENV
 from pipelines.storage.extent import latest_time
@@ -65,6 +66,7 @@ __all__ = [
     "latest_time",
     "metadata_operation",
     "open_store",
+    "public_uri",
     "read_metadata",
     "read_open_rows",
     "recover_partitions",

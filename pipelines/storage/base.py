@@ -136,6 +136,12 @@ class Store(Protocol):
         ...
 
 
+def public_uri(uri: str) -> str:
+    """``uri`` without secrets: a password in the user part or the query is masked."""
+    uri = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", uri)
+    return re.sub(r"(?i)([?&]password=)[^&]*", r"\1***", uri)
+
+
 def check_name(table: str) -> str:
     """``table`` when it is a safe SQL identifier (lower-case letters, digits, ``_``)."""
     if not IDENTIFIER.match(table):

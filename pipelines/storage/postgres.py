@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import re
 import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -37,15 +36,12 @@ from pipelines.storage.base import (
     TableNotFound,
     check_name,
     frames_of,
+    public_uri,
 )
 from pipelines.storage.pgcopy import READ_TYPES, copy_frame, parse_csv, pg_type, to_arrow
 from pipelines.timestamps import utc
 
 _MAX_IDENT = 63  # PostgreSQL silently truncates longer names
-
-
-def _mask(uri: str) -> str:
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", uri)
 
 
 def _select(name: str, kind: str) -> sql.Composable:
@@ -93,7 +89,7 @@ class PostgresStore:
     """
 
     def __init__(self, uri: str) -> None:
-        self.uri = _mask(uri)
+        self.uri = public_uri(uri)
         try:
             url = sa.make_url(uri)
         except sa.exc.ArgumentError:

@@ -12,13 +12,12 @@ from typer.testing import CliRunner
 
 from models import configure, version_tags
 from pipelines.inputs import write_inputs
-from pipelines.storage import open_store, registry_file, store_id
+from pipelines.storage import open_store, public_uri, registry_file, store_id
 from scoring.cli import EXIT_BAD_INPUT, EXIT_NO_CHAMPION, app
 from scoring.provenance import (
     FINGERPRINT_TAG,
     STORE_ID_TAG,
     STORE_URI_TAG,
-    public_uri,
 )
 
 runner = CliRunner()
