@@ -277,6 +277,12 @@ def attributes_after_import(
     return frame[list(empty_table("lead_attributes").columns)]
 
 
+def _attribute_rows(store: Store, tables: CrmTables) -> int | None:
+    """Rows ``lead_attributes`` would hold after the import (None: no such table)."""
+    after = attributes_after_import(store, tables.leads["lead_id"], tables.attributes)
+    return None if after is None else len(after)
+
+
 def import_exports(
     mapping: Mapping,
     files: dict[str, Path],
@@ -334,19 +340,20 @@ def import_exports(
         mapped=mapped,
         notes=[*mapped.notes, *_stage_fill_notes(mapped, tables), *filter(None, [replacing])],
         leads=tables.leads,
-        plan=plan_load(store, loaded, options),  # before the lock: a refusal touches nothing
-    )
+        plan=plan_load(store, loaded, options, _attribute_rows(store, tables)),
+    )  # planned before the lock: a refusal touches nothing
     if (why := report.plan.refusal()) is not None:
         raise ImportRefused(why, report)
     report.notes.extend(_kept_orphan_notes(store, report.plan, tables.leads))
     if options.dry_run:
         return report
     with store.lock("scoring"):
-        report.plan = plan_load(store, loaded, options)  # the store may have changed meanwhile
-        if (why := report.plan.refusal()) is not None:
-            raise ImportRefused(why, report)
         # The loaded leads' attribute rows replace theirs, the other leads' are kept.
         attributes = attributes_after_import(store, tables.leads["lead_id"], tables.attributes)
+        rows = None if attributes is None else len(attributes)
+        report.plan = plan_load(store, loaded, options, rows)  # the store may have changed
+        if (why := report.plan.refusal()) is not None:
+            raise ImportRefused(why, report)
         if attributes is not None:
             operations.append(Overwrite("lead_attributes", attributes))
         store.write_batch(operations)

@@ -8,6 +8,8 @@ import are compared:
 - a table the import replaces is not emptied, nor shrunk by more than ``max_shrink`` of its
   rows, unless the import says so (``replace``);
 - a table the import has no file for is kept as it is, unless ``replace_all`` empties it;
+- ``lead_attributes`` (the loaded leads' mapped attributes replace theirs) follows the same
+  rules: a mapping that lost its ``attributes:`` cannot silently drop the stored ones;
 - a store holding a generated CRM is replaced whole (:func:`options_for`).
 
 A refused import writes nothing: not the tables, not the quarantine, not even a lock file.
@@ -24,6 +26,8 @@ from pydantic import Field
 from pipelines.config import Frozen
 from pipelines.contracts import INPUT_TABLES
 from pipelines.storage import Store, read_metadata
+
+ATTRIBUTES = "lead_attributes"
 
 __all__ = [
     "ImportRefused",
@@ -132,7 +136,9 @@ def _refusal(change: TableChange, max_shrink: float, replace: bool) -> str | Non
     return None
 
 
-def plan_load(store: Store, loaded: dict[str, int], options: LoadOptions) -> LoadPlan:
+def plan_load(
+    store: Store, loaded: dict[str, int], options: LoadOptions, attributes: int | None = None
+) -> LoadPlan:
     """Compares each input table's rows in the store with what the import would leave.
 
     Args:
@@ -140,6 +146,8 @@ def plan_load(store: Store, loaded: dict[str, int], options: LoadOptions) -> Loa
         options: ``max_shrink``, the largest share of a table's rows an import may remove
             unasked; ``replace``, accept any shrink or emptying (never an empty ``leads``);
             ``replace_all``, tables without a file are emptied (on purpose), not kept.
+        attributes: rows ``lead_attributes`` would hold after the import (None: the import
+            leaves no such table); it is held to the same rules as the input tables.
     """
     max_shrink, replace, replace_all = options.max_shrink, options.replace, options.replace_all
     changes, refusals = [], []
@@ -151,5 +159,11 @@ def plan_load(store: Store, loaded: dict[str, int], options: LoadOptions) -> Loa
         changes.append(change)
         asked = replace or (replace_all and table not in loaded)
         if (why := _refusal(change, max_shrink, asked)) is not None:
+            refusals.append(why)
+    if attributes is not None:
+        before = store.count(ATTRIBUTES) if store.exists(ATTRIBUTES) else None
+        change = TableChange(ATTRIBUTES, before, attributes, replaced=True)
+        changes.append(change)
+        if (why := _refusal(change, max_shrink, replace)) is not None:
             refusals.append(why)
     return LoadPlan(tuple(changes), tuple(refusals))

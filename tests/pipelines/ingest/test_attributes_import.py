@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
-from pipelines.ingest import Mapping, import_exports
+from pipelines.ingest import ImportRefused, LoadOptions, Mapping, import_exports
 from pipelines.storage import open_store
 
 COLUMNS = {"ID": "lead_id", "Created": "created_at"}
@@ -86,3 +87,22 @@ def test_a_duplicated_lead_keeps_the_attributes_and_stage_rows_of_the_copy_it_ke
         "lead_attributes": ["superseded_duplicate"],
         "stage_history": ["superseded_duplicate"],
     }
+
+
+def test_a_mapping_without_attributes_cannot_silently_drop_the_stored_ones(
+    tmp_path: Path,
+) -> None:
+    store_uri = f"duckdb:///{tmp_path / 's.duckdb'}"
+    rows = {"ID": list("abcd"), "Created": ["2026-01-05"] * 4, "Product": ["Team"] * 4}
+    import_file(tmp_path, store_uri, rows, {"product": {"column": "Product", "kind": "category"}})
+    store = open_store(store_uri)
+    before = store.read("lead_attributes")
+    with pytest.raises(ImportRefused, match=r"lead_attributes would be emptied \(4 → 0 rows"):
+        import_file(tmp_path, store_uri, rows, attributes={})
+    pd.testing.assert_frame_equal(store.read("lead_attributes"), before)
+    path = tmp_path / "leads.csv"
+    mapping = Mapping.model_validate({"tables": {"leads": {"columns": COLUMNS}}})
+    report = import_exports(
+        mapping, {"leads": path}, store, options=LoadOptions(replace=True)
+    )  # on purpose: accepted
+    assert report.written and store.read("lead_attributes").empty
