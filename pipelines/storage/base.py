@@ -26,7 +26,11 @@ class StoreError(RuntimeError):
 
 
 class TableNotFound(StoreError):
-    """The named table does not exist in the store."""
+    """The named table does not exist in the store (``table``: its name, where known)."""
+
+    def __init__(self, message: str, table: str | None = None) -> None:
+        super().__init__(message)
+        self.table = table
 
 
 class StoreNotFound(StoreError):

@@ -137,10 +137,12 @@ class DuckDBStore:
         """A read-only connection to the file, which must hold ``table``."""
         check_name(table)
         if not self.path.exists():
-            raise TableNotFound(f"store {self.uri} has no table '{table}' (no file {self.path})")
+            raise TableNotFound(
+                f"store {self.uri} has no table '{table}' (no file {self.path})", table
+            )
         with self.connect(read_only=True) as con:
             if not self._has_table(con, table):
-                raise TableNotFound(f"store {self.uri} has no table '{table}'")
+                raise TableNotFound(f"store {self.uri} has no table '{table}'", table)
             yield con
 
     def write(self, table: str, df: pd.DataFrame) -> None:

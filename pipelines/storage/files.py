@@ -126,7 +126,9 @@ class FileStore:
 
     def _check_exists(self, table: str) -> None:
         if not self.exists(table):
-            raise TableNotFound(f"store {self.uri} has no table '{table}' ({self._file(table)})")
+            raise TableNotFound(
+                f"store {self.uri} has no table '{table}' ({self._file(table)})", table
+            )
 
     def check_writable(self, table: str) -> None:
         """Raises StoreError when the embedded engine may not write ``table`` here."""

@@ -178,7 +178,7 @@ class PostgresStore:
             try:
                 found = cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(target))
             except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
-                raise TableNotFound(f"store {self.uri} has no table '{table}'") from None
+                raise TableNotFound(f"store {self.uri} has no table '{table}'", table) from None
             row = found.fetchone()
         return int(row[0]) if row else 0
 
@@ -204,7 +204,7 @@ class PostgresStore:
             try:  # held to the end: a concurrent write's DROP waits for this read
                 cursor.execute(sql.SQL("LOCK TABLE {} IN ACCESS SHARE MODE").format(target))
             except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
-                raise TableNotFound(f"store {self.uri} has no table '{table}'") from None
+                raise TableNotFound(f"store {self.uri} has no table '{table}'", table) from None
             columns = cursor.execute(
                 "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute "
                 "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped "

@@ -10,8 +10,12 @@ from pipelines.storage.files import FileStore
 
 
 def store_uri(uri: str | None = None) -> str:
-    """``uri``, else ``$LEADSCORE_STORE``, else the default DuckDB file."""
-    return uri or os.environ.get("LEADSCORE_STORE") or DEFAULT_STORE
+    """``uri``, else ``$LEADSCORE_STORE``, else the default DuckDB file; a plain path to a
+    ``.duckdb`` file is read as ``duckdb:///path``."""
+    uri = uri or os.environ.get("LEADSCORE_STORE") or DEFAULT_STORE
+    if "://" not in uri and uri.endswith(".duckdb"):
+        return f"duckdb:///{uri}"
+    return uri
 
 
 def open_store(uri: str | None = None) -> Store:
@@ -27,6 +31,6 @@ def open_store(uri: str | None = None) -> Store:
 
         return PostgresStore(uri)
     raise StoreError(
-        f"unknown store URI {uri!r}: use duckdb:///file.duckdb, parquet:///dir, csv:///dir "
-        "or postgresql+psycopg://user@host:port/db"
+        f"unknown store URI {uri!r}: use duckdb:///file.duckdb (or a path ending in .duckdb), "
+        "parquet:///dir, csv:///dir or postgresql+psycopg://user@host:port/db"
     )

@@ -29,6 +29,12 @@ EXIT_LOCKED = 5
 EXIT_INSUFFICIENT_DATA = 6
 
 err_console = Console(stderr=True)
+_SCORE_FIRST = "no scoring run yet (run `leadscore score` first)"
+NEXT_STEPS = {  # a missing table: what the user has not done yet
+    "lead_scores": _SCORE_FIRST,
+    "scoring_runs": _SCORE_FIRST,
+    "leads": "no CRM in the store yet (run `leadscore import` or `leadscore generate` first)",
+}
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
@@ -47,7 +53,10 @@ def errors() -> Iterator[None]:
         yield
     except StoreLocked as err:
         fail(str(err), EXIT_LOCKED)
-    except (TableNotFound, StoreError) as err:
+    except TableNotFound as err:
+        step = NEXT_STEPS.get(err.table or "")
+        fail(f"{err}: {step}" if step else str(err), EXIT_STORE_UNAVAILABLE)
+    except StoreError as err:
         fail(str(err), EXIT_STORE_UNAVAILABLE)
     except (ContractError, ConfigError) as err:
         fail(str(err), EXIT_BAD_INPUT)

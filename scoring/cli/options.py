@@ -31,7 +31,9 @@ console = Console()
 StoreOpt = Annotated[
     str | None,
     typer.Option(
-        "--store", help="Store URI (default $LEADSCORE_STORE or duckdb:///data/leadscore.duckdb)."
+        "--store",
+        help="Store URI or a path ending in .duckdb "
+        "(default $LEADSCORE_STORE or duckdb:///data/leadscore.duckdb).",
     ),
 ]
 ConfigOpt = Annotated[

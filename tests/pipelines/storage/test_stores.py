@@ -83,6 +83,13 @@ def test_lock_stops_a_second_run(store) -> None:
         pass
 
 
+def test_a_plain_path_to_a_duckdb_file_opens_that_file(tmp_path: Path) -> None:
+    store = open_store(str(tmp_path / "plain.duckdb"))
+    assert store.uri == f"duckdb:///{tmp_path / 'plain.duckdb'}"
+    store.write("leads", pd.DataFrame({"lead_id": ["a"]}))
+    assert open_store(f"duckdb:///{tmp_path / 'plain.duckdb'}").count("leads") == 1
+
+
 def test_unknown_uri_is_rejected() -> None:
     with pytest.raises(StoreError, match="unknown store URI"):
         open_store("mysql://x")

@@ -154,7 +154,11 @@ def test_export_of_a_store_never_scored_is_one_line(crm_store: str, tmp_path: Pa
     result = runner.invoke(app, ["export", "--out", str(out), "--store", crm_store])
     assert result.exit_code == EXIT_STORE_UNAVAILABLE
     assert "no table 'lead_scores'" in _error_line(result)
+    assert "no scoring run yet (run `leadscore score` first)" in _error_line(result)
     assert not out.exists()
+    result = runner.invoke(app, ["top", "--store", crm_store])
+    assert result.exit_code == EXIT_STORE_UNAVAILABLE
+    assert "no scoring run yet" in _error_line(result)
 
 
 def test_the_default_date_has_a_quiet_weekend_of_grace(
