@@ -1,5 +1,6 @@
 """How far a store's data reach: the latest value of a time column, without reading rows
-where the store can say it cheaply (DuckDB and Parquet ask ``max``; CSV reads the column)."""
+where the store can say it cheaply (DuckDB, Parquet and PostgreSQL ask ``max``; CSV reads
+the column)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ def latest_time(store: Store, table: str, column: str) -> pd.Timestamp | None:
     """``max(column)`` of ``table`` as a UTC timestamp; None when the table is missing or
     the column empty.
 
-    A store without a cheaper way (PostgreSQL), or a column held as text (a CSV file, a
-    table written with unreadable values), is read and parsed; values that are not times
+    A store without a cheaper way (a CSV file), or a column held as text (a table written
+    with unreadable values), is read and parsed; values that are not times
     are left out, as the contract would quarantine them.
     """
     check_name(table)
@@ -43,9 +44,14 @@ def latest_time(store: Store, table: str, column: str) -> pd.Timestamp | None:
 
 
 def _sql_max(store: Store, table: str, column: str) -> Any:
-    """``max(column)`` asked of DuckDB (a DuckDB store, a Parquet file); ``...`` when the
-    store cannot be asked or the column is missing."""
+    """``max(column)`` asked of DuckDB (a DuckDB store, a Parquet file) or of the PostgreSQL
+    server; ``...`` when the store cannot be asked or the column is missing."""
     import duckdb
+
+    from pipelines.storage.postgres import PostgresStore  # imported here, as by open_store
+
+    if isinstance(store, PostgresStore):
+        return store.maximum(table, column)
 
     query = f'SELECT max("{column}") FROM '
     try:

@@ -182,6 +182,18 @@ class PostgresStore:
             row = found.fetchone()
         return int(row[0]) if row else 0
 
+    def maximum(self, table: str, column: str) -> Any:
+        """``max(column)`` of ``table``, asked of the server; ``...`` when the column is
+        missing (the table must exist)."""
+        target = self._target(table)
+        query = sql.SQL("SELECT max({}) FROM {}").format(sql.Identifier(column), target)
+        with self._transaction() as cursor:
+            try:
+                row = cursor.execute(query).fetchone()
+            except psycopg.errors.UndefinedColumn:
+                return ...
+        return row[0] if row else None
+
     def read(
         self,
         table: str,

@@ -23,9 +23,24 @@ import psycopg
 import pytest
 
 from pipelines.contracts import validate_table
-from pipelines.storage import Append, Replace, StoreError, StoreLocked, TableNotFound, open_store
+from pipelines.inputs import stored_data_end
+from pipelines.storage import (
+    Append,
+    Replace,
+    StoreError,
+    StoreLocked,
+    TableNotFound,
+    latest_time,
+    open_store,
+)
 from pipelines.storage.postgres import PostgresStore
 from tests.paths import REPO
+from tests.pipelines.storage.test_extent import (
+    test_latest_time_of_typed_text_and_empty_columns as check_latest_time,
+)
+from tests.pipelines.storage.test_extent import (
+    test_stored_data_end_agrees_with_the_validated_tables as check_stored_data_end,
+)
 from tests.pipelines.storage.test_stores import (
     assert_parts_split_by_lead,
     assert_streamed_frames_land_together,
@@ -418,3 +433,17 @@ def test_metadata_lives_in_the_schema(store: PostgresStore) -> None:
     given = store_id(store)
     write_metadata(store, data_origin="imported")
     assert read_metadata(store) == {"store_id": given, "data_origin": "imported"}
+
+
+def test_latest_time_is_asked_of_the_server(
+    pg_uri: str,
+    small_crm: dict[str, pd.DataFrame],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = open_store(pg_uri)
+    check_latest_time(store)
+    check_stored_data_end(store, small_crm)
+    # Typed columns need no read of the rows.
+    monkeypatch.setattr(PostgresStore, "read", lambda *a, **k: pytest.fail("read the rows"))
+    assert latest_time(store, "t", "typed") == pd.Timestamp("2026-03-01 10:00", tz="UTC")
+    assert stored_data_end(store) is not None
