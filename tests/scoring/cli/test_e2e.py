@@ -73,7 +73,10 @@ def test_ranks_are_one_to_n_in_every_scope(chain: dict[str, object]) -> None:
     for _, group in scores.groupby(owner):
         assert sorted(group["rank_in_owner"]) == list(range(1, len(group) + 1))
         best_first = group.sort_values("rank_in_owner")
-        assert best_first["probability"].is_monotonic_decreasing
+        out = best_first["qualification"].eq("disqualified").to_numpy()
+        assert not (out[:-1] & ~out[1:]).any()  # not to be called: after every other lead
+        assert best_first.loc[~out, "probability"].is_monotonic_decreasing
+        assert best_first.loc[out, "probability"].is_monotonic_decreasing
 
 
 def test_rerun_replaces_rather_than_duplicates(chain: dict[str, object]) -> None:

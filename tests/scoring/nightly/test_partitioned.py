@@ -62,22 +62,28 @@ def test_trend_follows_each_lead_across_slices(store_copy: str, trained: dict[st
         st.tuples(
             st.sampled_from([0.1, 0.25, 0.5, 0.9]),  # few values: many ties
             st.sampled_from(["rep_a", "rep_b", "(unassigned)", None]),
+            st.sampled_from(["sales_qualified", "nurture", "disqualified", None]),
         ),
         min_size=1,
         max_size=40,
     )
 )
-def test_ranks_in_sql_equal_ranks_in_pandas(rows: list[tuple[float, str | None]]) -> None:
+def test_ranks_in_sql_equal_ranks_in_pandas(rows: list[tuple[float, str | None, str]]) -> None:
     frame = pd.DataFrame(
         {
             "lead_id": [
                 f"L{i:03d}" for i in np.random.default_rng(len(rows)).permutation(len(rows))
             ],
-            "probability": [p for p, _ in rows],
-            "owner_id": pd.Series([o for _, o in rows], dtype="object"),
+            "probability": [p for p, _, _ in rows],
+            "owner_id": pd.Series([o for _, o, _ in rows], dtype="object"),
+            "qualification": pd.Series([q for _, _, q in rows], dtype="object"),
         }
     )
     expected = add_ranks(frame)
+    # Disqualified leads come last, whatever their score; the others by score.
+    out = expected["qualification"].eq("disqualified").to_numpy()
+    assert not (out[:-1] & ~out[1:]).any()
+    assert (np.diff(expected.loc[~out, "probability"].to_numpy()) <= 0).all()
     with duckdb.connect() as con:
         con.register("scored", frame)
         ranked = con.sql(rank_sql("scored")).df()
