@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -50,6 +51,18 @@ def data_fingerprint(tables: TrainingTables) -> str:
     digest.update(f"{len(leads)}|{leads['created_at'].max()}|{end}|".encode())
     digest.update(ids.tobytes())
     return f"{len(leads):,} leads to {end:%Y-%m-%d} #{digest.hexdigest()}"
+
+
+def file_provenance(path: Path, ids: pd.Series) -> dict[str, str]:
+    """The tags of a version trained on a flat file (``train --flat``): the file's name and
+    ``9,240 rows #1a2b3c4d`` (the count and a hash of the sorted row ids). No store id: a
+    flat model is scored with ``score --flat``, never chosen for a store."""
+    hashed = np.sort(pd.util.hash_pandas_object(ids.astype(str), index=False).to_numpy())
+    digest = hashlib.blake2b(hashed.tobytes(), digest_size=4)
+    return {
+        STORE_URI_TAG: f"file {path.name}",
+        FINGERPRINT_TAG: f"{len(ids):,} rows #{digest.hexdigest()}",
+    }
 
 
 def store_provenance(store: Store, tables: TrainingTables) -> dict[str, str]:

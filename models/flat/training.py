@@ -101,9 +101,10 @@ def train_flat(
     tracking: str,
     model_name: str | None = None,
     grades: GradeThresholds | None = None,
+    provenance: dict[str, str] | None = None,
 ) -> FlatTrainingResult:
     """Trains on a flat table; the best of LightGBM and the baselines is logged,
-    registered and gated."""
+    registered and gated (``provenance``: tags naming the file and rows trained on)."""
     name = model_name or cfg.model_name
     rows = folds_of(data, cfg, train_cfg.seed)
     sizes = {k: len(v) for k, v in rows.items()}
@@ -148,6 +149,7 @@ def train_flat(
         tags,
         grades,
         train_cfg.seed,
+        provenance,
     )
     return FlatTrainingResult(
         published.run_id,

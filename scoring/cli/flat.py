@@ -52,6 +52,7 @@ def train_flat_command(
     from models.flat import FlatConfig, FlatInputError, prepare_flat, train_flat
     from pipelines import load_config
     from scoring.config import ScoringConfig
+    from scoring.provenance import file_provenance
 
     if not label:
         fail("--flat needs --label COLUMN (the outcome: 1/0, true/false or yes/no)", EXIT_BAD_INPUT)
@@ -69,7 +70,8 @@ def train_flat_command(
         fail(str(err), EXIT_BAD_INPUT)
     _print_input(path, frame, data, label)
     with console.status("training LightGBM and the baselines, logging to MLflow"):
-        result = train_flat(data, cfg, train_cfg, tracking, model_name, grades)
+        tags = file_provenance(path, data.ids)
+        result = train_flat(data, cfg, train_cfg, tracking, model_name, grades, tags)
     _print_columns(result.kinds, data, console)
     sizes = result.sizes
     console.print(

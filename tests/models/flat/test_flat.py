@@ -168,6 +168,12 @@ def test_flat_model_is_registered_with_holdout_metrics(flat_run: dict[str, objec
     names = [m.name for m in MlflowClient().search_registered_models()]
     assert names == ["lead-conversion-flat"]  # its own name; the main model is untouched
     assert len(list_versions("lead-conversion-flat")) == 2
+    # Each version names the file and rows it was trained on (both runs: the same rows).
+    tagged = list_versions("lead-conversion-flat", ("store_uri", "data_fingerprint"))
+    assert tagged["store_uri"].tolist() == ["file leads_flat.csv"] * 2
+    rows = len(flat_run["flat"])  # type: ignore[arg-type]
+    assert tagged["data_fingerprint"].str.startswith(f"{rows:,} rows #").all()
+    assert tagged["data_fingerprint"].nunique() == 1
 
 
 def test_a_champion_trained_on_other_columns_is_kept(flat_run: dict[str, object]) -> None:
