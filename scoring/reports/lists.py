@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from pipelines import LeadScores
-from pipelines.storage import Store
+from pipelines.storage import Store, latest_time
 from scoring.reports.export import BANT_KEYS, export_frame
 from scoring.reports.html import NULL, is_missing, text
 
@@ -25,12 +25,16 @@ TOP_NUMBERS = ("rank", "score")
 
 
 def read_lead_scores(store: Store, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
-    """The ranked list for ``as_of`` (default: the latest date scored), best first."""
-    scores = LeadScores.validate(store.read("lead_scores"))
-    if scores.empty:
-        return scores
-    day = as_of if as_of is not None else scores["as_of"].max()
-    return scores[scores["as_of"] == day].sort_values("rank_overall", ignore_index=True)
+    """The ranked list for ``as_of`` (default: the latest date scored), best first.
+
+    Only that date's rows are read (the store filters them; the latest date is asked as a
+    ``max``), not every run's list.
+    """
+    day = as_of if as_of is not None else latest_time(store, "lead_scores", "as_of")
+    if day is None:  # no table (TableNotFound, with what to run first) or no row yet
+        return LeadScores.validate(store.read("lead_scores"))
+    scores = LeadScores.validate(store.read("lead_scores", equals={"as_of": day}))
+    return scores.sort_values("rank_overall", ignore_index=True)
 
 
 def _words(value: object) -> str:

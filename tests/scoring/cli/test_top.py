@@ -18,7 +18,7 @@ from pipelines.features.snapshots import open_at
 from pipelines.inputs import write_inputs
 from pipelines.storage import open_store
 from scoring.ranking import add_ranks
-from scoring.reports import TOP_COLUMNS, top_list
+from scoring.reports import TOP_COLUMNS, read_lead_scores, top_list
 from tests.paths import REPO
 
 AS_OF = pd.Timestamp("2026-11-01", tz="UTC")
@@ -133,3 +133,25 @@ def test_top_for_an_unknown_owner_is_a_one_line_error(listed: dict, tmp_path: Pa
     )
     assert done.returncode == 2
     assert done.stderr.strip() == "error: no scored leads for owner 'nobody'"
+
+
+@pytest.mark.parametrize("kind", ["duckdb", "parquet"])
+def test_the_list_read_is_the_latest_date_and_only_its_rows(
+    small_crm: dict, tmp_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = open_store(f"{kind}:///{tmp_path / ('s.duckdb' if kind == 'duckdb' else 'dir')}")
+    latest = _run(small_crm["leads"])
+    earlier = latest.assign(as_of=AS_OF - pd.Timedelta(days=1), run_id="run-before")
+    store.write("lead_scores", pd.concat([earlier, latest], ignore_index=True))
+    asked: list[object] = []
+    read = type(store).read
+    monkeypatch.setattr(
+        type(store),
+        "read",
+        lambda self, t, *a, **k: asked.append(k.get("equals")) or read(self, t, *a, **k),
+    )
+    got = read_lead_scores(store)
+    assert (got["as_of"] == AS_OF).all() and len(got) == len(latest)
+    assert got["rank_overall"].is_monotonic_increasing
+    assert asked == [{"as_of": AS_OF}]  # the store was asked for one date's rows only
+    assert (read_lead_scores(store, earlier["as_of"].iloc[0])["run_id"] == "run-before").all()
