@@ -145,7 +145,7 @@ def assemble_feature_frame(
     frame = snapshots.reset_index(drop=True)
     keys = event_keys(frame)
     frame = frame.merge(attributes, on="lead_id", how="left", validate="many_to_one")
-    frame["_key"] = keys["snapshot_at"].to_numpy()
+    frame["_key"] = keys["snapshot_at"].array  # not to_numpy(): a Timestamp object per row
     events = events.rename(columns={"snapshot_at": "_key"})
     frame = frame.merge(events, on=["lead_id", "_key"], how="left", validate="one_to_one").drop(
         columns="_key"
