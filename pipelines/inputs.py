@@ -74,15 +74,33 @@ def stored_data_end(store: Store) -> pd.Timestamp | None:
     return max(known) if known else None
 
 
+def _arrow_ids(values: pd.Series) -> Any:
+    """Ids as Arrow strings: taken as they are from an Arrow-backed column (no Python object
+    per id), converted from any other."""
+    import pyarrow as pa
+
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        return pa.chunked_array(pa.array(values.array)).cast(pa.large_string())
+    objects = values.astype("object").to_numpy()
+    return pa.chunked_array([pa.array(objects, type=pa.large_string(), from_pandas=True)])
+
+
 def member_of(values: pd.Series, allowed: pd.Series) -> np.ndarray:
     """``values.isin(allowed)`` for ids, vectorised in Arrow (pandas' ``isin`` on Arrow-backed
     strings builds a Python object per allowed value: 27 s for a million ids)."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    array = pa.array(values.astype("object").to_numpy(), type=pa.string(), from_pandas=True)
-    options = pa.array(allowed.astype("object").to_numpy(), type=pa.string(), from_pandas=True)
-    return np.asarray(pc.is_in(array, value_set=options).to_numpy(zero_copy_only=False), dtype=bool)
+    found = pc.is_in(_arrow_ids(values), value_set=_arrow_ids(allowed).combine_chunks())
+    return np.asarray(found.to_numpy(), dtype=bool)
+
+
+def positions_in(values: pd.Series, ids: pd.Series) -> np.ndarray:
+    """The position in ``ids`` of each of ``values`` (its first, for a repeated id), -1 where
+    it is not there; vectorised in Arrow, like :func:`member_of`."""
+    import pyarrow.compute as pc
+
+    found = pc.index_in(_arrow_ids(values), value_set=_arrow_ids(ids).combine_chunks())
+    return np.asarray(found.fill_null(-1).to_numpy(), dtype=np.int64)
 
 
 def _orphans(table: pd.DataFrame, lead_ids: pd.Series, rejected_ids: pd.Series) -> pd.DataFrame:

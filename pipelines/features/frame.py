@@ -10,6 +10,7 @@ float64 (MLflow signatures reject nullable integer and boolean dtypes).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import duckdb
@@ -34,24 +35,40 @@ STAGE_COLUMNS = (
 )
 
 
+_EMAIL = re.compile(r"[^@\s]@[^@\s]")
+
+
+def _email_flags(emails: pd.Series, free_domains: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each lead has an address, and whether its domain is a free-mail one (NaN
+    without an address), in one pass over the values rather than five string methods.
+
+    An address counts only when it has a local part and a domain ("a@b"); blanks do not.
+    The domain is what follows the last "@", stripped and lower-cased.
+    """
+    present = np.zeros(len(emails), dtype="float64")
+    free = np.full(len(emails), np.nan)
+    for i, value in enumerate(emails.astype("object").to_numpy()):
+        if isinstance(value, str):
+            if _EMAIL.search(value):
+                present[i] = 1.0
+                free[i] = float(value.rsplit("@", 1)[-1].strip().lower() in free_domains)
+        elif not pd.isna(value) and _EMAIL.search(str(value)):
+            present[i], free[i] = 1.0, 0.0  # not text: no domain to look up
+    return present, free
+
+
 def lead_attributes(leads: pd.DataFrame, cfg: FeaturesConfig) -> pd.DataFrame:
     """Per-lead attributes known from creation on, with PII reduced to flags."""
     out = pd.DataFrame({"lead_id": leads["lead_id"].to_numpy()})
-    out["created_at"] = leads["created_at"].to_numpy()
+    out["created_at"] = leads["created_at"].array  # not to_numpy(): no Timestamp objects
     for column in TEXT_COLUMNS:
         out[column] = leads[column].astype("object").where(leads[column].notna(), None).to_numpy()
     for column in NUMERIC_LEAD_COLUMNS:
         out[column] = leads[column].astype("float64").to_numpy()
     out["is_decision_maker"] = leads["is_decision_maker"].astype("float64").to_numpy()
-    raw_email = leads["email"].astype("object")
-    # An address counts only when it has a local part and a domain ("a@b"); blanks do not.
-    email = raw_email.where(
-        raw_email.fillna("").astype(str).str.contains(r"[^@\s]@[^@\s]", regex=True), None
-    )
-    domain = email.where(email.notna(), "").str.rsplit("@", n=1).str[-1].str.strip().str.lower()
-    free = domain.isin(cfg.free_mail_domains).astype("float64")
-    out["email_present"] = email.notna().astype("float64").to_numpy()
-    out["email_free_mail"] = free.where(email.notna(), np.nan).to_numpy()
+    present, free = _email_flags(leads["email"], frozenset(cfg.free_mail_domains))
+    out["email_present"] = present
+    out["email_free_mail"] = free
     out["phone_present"] = leads["phone"].notna().astype("float64").to_numpy()
     for column in attribute_names(leads.columns):  # custom attributes: known from creation too
         out[column] = leads[column].to_numpy()
@@ -145,7 +162,7 @@ def assemble_feature_frame(
     frame = snapshots.reset_index(drop=True)
     keys = event_keys(frame)
     frame = frame.merge(attributes, on="lead_id", how="left", validate="many_to_one")
-    frame["_key"] = keys["snapshot_at"].to_numpy()
+    frame["_key"] = keys["snapshot_at"].array  # not to_numpy(): a Timestamp object per row
     events = events.rename(columns={"snapshot_at": "_key"})
     frame = frame.merge(events, on=["lead_id", "_key"], how="left", validate="one_to_one").drop(
         columns="_key"

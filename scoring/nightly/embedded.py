@@ -26,7 +26,7 @@ from pipelines import (
     CrmTables,
     FeaturesConfig,
     empty_table,
-    member_of,
+    positions_in,
     quarantine_rows,
     validate_inputs,
 )
@@ -74,20 +74,32 @@ class _InFlight:
         return profiles.assign(probability=probability)
 
 
+def _chunk_numbers(rows: pd.DataFrame | None, leads: pd.DataFrame, chunk_size: int) -> np.ndarray:
+    """The chunk of ``leads`` each row's lead falls in (-1: none), found once per slice: a
+    membership test per chunk converted every event's id again for each chunk."""
+    if rows is None:
+        return np.empty(0, dtype=np.int64)
+    position = positions_in(rows["lead_id"], leads["lead_id"])
+    return np.where(position >= 0, position // chunk_size, -1)
+
+
 def _chunk_features(
     pipeline: object,
     tables: CrmTables,
     chunk: pd.DataFrame,
+    rows_in: tuple[np.ndarray, np.ndarray],
     as_of: pd.Timestamp,
     features_cfg: FeaturesConfig,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[Route]]:
-    """A chunk's model input, its features before the leakage drop, and each route's input."""
-    ids = chunk["lead_id"]
-    activities = tables.activities[member_of(tables.activities["lead_id"], ids)]
+    """A chunk's model input, its features before the leakage drop, and each route's input.
+
+    ``rows_in``: which activities and stage-history rows are the chunk's leads'.
+    """
+    activities = tables.activities[rows_in[0]]
     stages = tables.stage_history
     if stages is not None:
-        stages = stages[member_of(stages["lead_id"], ids)]
-    snapshots = snapshots_at(ids, as_of)
+        stages = stages[rows_in[1]]
+    snapshots = snapshots_at(chunk["lead_id"], as_of)
     X = model_input(build_feature_frame(chunk, activities, stages, snapshots, features_cfg))
     features, routes = route_frames(pipeline, X)
     return X, features, routes
@@ -111,13 +123,20 @@ def score_open_leads(
     """
     phases = phases or Phases()
     leads = tables.leads[open_at(tables.leads, as_of)].reset_index(drop=True)
+    with phases.timed("features"):
+        activity_chunk = _chunk_numbers(tables.activities, leads, cfg.chunk_size)
+        stage_chunk = _chunk_numbers(tables.stage_history, leads, cfg.chunk_size)
     parts = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadscore-model") as model_thread:
         in_flight: _InFlight | None = None
         for start in range(0, len(leads), cfg.chunk_size):
             chunk = leads.iloc[start : start + cfg.chunk_size]
+            number = start // cfg.chunk_size
+            rows_in = (activity_chunk == number, stage_chunk == number)
             with phases.timed("features"):
-                X, features, routes = _chunk_features(pipeline, tables, chunk, as_of, features_cfg)
+                X, features, routes = _chunk_features(
+                    pipeline, tables, chunk, rows_in, as_of, features_cfg
+                )
             # each lead by the model that scores it (a routing model has several)
             model = model_thread.submit(
                 phases.call, "predict", predict_and_explain_routes, routes, cfg
