@@ -32,7 +32,13 @@ from models.sampling import automatic_negative_rate, fit_sample, weigh_per_lead
 from models.segments import add_segments, check_segment_column, segment_summary
 from models.splits import FOLDS, Folds, TimeFolds, assign_folds, choose_folds
 from models.tuning import tune
-from pipelines import FeaturesConfig, TrainingTables, fill_rate_report, leaking_columns
+from pipelines import (
+    FeaturesConfig,
+    TrainingTables,
+    fill_rate_report,
+    leaking_columns,
+    release_unused_memory,
+)
 from pipelines.features import (
     FeatureBuilder,
     build_feature_frame,
@@ -250,6 +256,7 @@ def train_model(
     frame, time_folds = build_training_frame(tables, train_cfg, features_cfg, as_of, build_features)
     folds = Folds.of(frame)
     frame = folds.frame  # keys, labels, folds, weights: the inputs are in folds.inputs now
+    release_unused_memory()  # what building the frame freed, before the long fits
     check_segment_column(segment_by, folds.X["train"].columns)
     check_enough_data(frame[frame["fold"] == "train"], train_cfg)
     if len(folds.y["test"]) == 0 or len(np.unique(folds.y["test"])) < 2:
@@ -267,6 +274,7 @@ def train_model(
     pipeline, method, report, probabilities = evaluate_lightgbm(
         train_cfg, features_cfg, folds, excluded
     )
+    release_unused_memory()
     refit = _refit(pipeline, folds, method)
     sizes = {name: len(folds.y[name]) for name in FOLDS}
     candidate = Candidate(
