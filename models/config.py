@@ -27,7 +27,7 @@ class SnapshotSettings(Frozen):
         "of them up to sample_above_rows training rows, above that a rate keeping about that many",
     )
     sample_above_rows: int = Field(
-        2_000_000, ge=1, description="negative_rate null: the training rows kept at most"
+        1_000_000, ge=1, description="negative_rate null: the training rows kept at most"
     )
 
     per_lead_weight: bool = Field(
