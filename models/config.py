@@ -27,7 +27,7 @@ class SnapshotSettings(Frozen):
         "of them up to sample_above_rows training rows, above that a rate keeping about that many",
     )
     sample_above_rows: int = Field(
-        2_000_000, ge=1, description="negative_rate null: the training rows kept at most"
+        1_000_000, ge=1, description="negative_rate null: the training rows kept at most"
     )
 
     per_lead_weight: bool = Field(
@@ -110,7 +110,7 @@ class BaselineSettings(Frozen):
     naive_bayes_alpha: float = Field(1.0, gt=0, description="Laplace smoothing of value counts")
     logistic_c: float = Field(1.0, gt=0, description="inverse L2 strength of the logistic baseline")
     logistic_max_iter: int = Field(2000, gt=0)
-    fit_rows: int = Field(500_000, ge=1, description="fitted on a sample of at most this many")
+    fit_rows: int = Field(200_000, ge=1, description="fitted on a sample of at most this many")
 
 
 class LeakageSettings(Frozen):

@@ -69,6 +69,8 @@ class DropFeatures(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        if list(X.columns) == list(self.feature_names_out_):
+            return X  # nothing to drop: no copy of the features
         return X[list(self.feature_names_out_)]
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
@@ -147,6 +149,7 @@ def fit_calibrated(
     y_cal: np.ndarray | None,
     method: str = "auto",
     sample_weight: np.ndarray | None = None,
+    features: pd.DataFrame | None = None,
 ) -> tuple[Pipeline, str]:
     """Fits ``pipeline`` on the training fold and calibrates it on the calibration fold.
 
@@ -154,7 +157,9 @@ def fit_calibrated(
     fold and the one with the lower Brier score on the other half wins; it is then refitted
     on the whole fold.
 
-    ``sample_weight`` weighs the training rows in the final estimator's fit.
+    ``sample_weight`` weighs the training rows in the final estimator's fit. ``features``:
+    the steps through ``features`` are already fitted on ``X_train`` and this is their
+    output (:func:`drop_leaking_features`'); only the later steps are fitted, on it.
 
     Returns:
         The fitted ``Pipeline`` (its last step calibrated when a fold is given) and the
@@ -163,7 +168,10 @@ def fit_calibrated(
     weights = (
         {} if sample_weight is None else {f"{pipeline.steps[-1][0]}__sample_weight": sample_weight}
     )
-    pipeline.fit(X_train, y_train, **weights)
+    if features is None:
+        pipeline.fit(X_train, y_train, **weights)
+    else:
+        pipeline[len(features_step_of(pipeline)) :].fit(features, y_train, **weights)
     if X_cal is None or y_cal is None or len(np.unique(y_cal)) < 2:
         return pipeline, "none"
     transform, classifier = pipeline[:-1], pipeline[-1]

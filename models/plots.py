@@ -185,6 +185,16 @@ def gain_importance(model: Any) -> pd.Series:
     ).sort_values(ascending=False, kind="stable")
 
 
+def contribution_rows(
+    n_rows: int, max_rows: int = CONTRIBUTION_ROWS, seed: int = 0
+) -> np.ndarray | None:
+    """The sorted positions :func:`mean_abs_contributions` reads of ``n_rows`` rows (None:
+    all of them); sample the inputs with them before transforming only those rows."""
+    if n_rows <= max_rows:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(n_rows, max_rows, replace=False))
+
+
 def mean_abs_contributions(
     model: Any, Xt: pd.DataFrame, max_rows: int = CONTRIBUTION_ROWS, seed: int = 0
 ) -> pd.Series:
@@ -201,8 +211,8 @@ def mean_abs_contributions(
         One value per column of ``Xt``, largest first.
     """
     booster = getattr(model, "booster_", model)
-    if len(Xt) > max_rows:
-        rows = np.sort(np.random.default_rng(seed).choice(len(Xt), max_rows, replace=False))
+    rows = contribution_rows(len(Xt), max_rows, seed)
+    if rows is not None:
         Xt = Xt.iloc[rows]
     contributions = tree_contributions(booster, Xt)
     # The last column is the expected value (bias), not a feature.

@@ -286,6 +286,7 @@ def _log_artifacts(
 
     from models.plots import (
         calibration_curve_figure,
+        contribution_rows,
         feature_importance_figure,
         gain_importance,
         gains_lift_figure,
@@ -302,7 +303,9 @@ def _log_artifacts(
     }
     booster = booster_of(pipeline)
     if isinstance(booster, LGBMClassifier):  # a baseline may win in flat mode
-        Xt = pipeline[:-1].transform(candidate.X_test)
+        rows = contribution_rows(len(candidate.X_test))  # the rows it reads, transformed
+        X = candidate.X_test if rows is None else candidate.X_test.iloc[rows]
+        Xt = pipeline[:-1].transform(X)
         figures["feature_importance.png"] = feature_importance_figure(
             gain_importance(booster), mean_abs_contributions(booster, Xt)
         )

@@ -211,18 +211,24 @@ def segment_summary(table: pd.DataFrame) -> str:
 
 
 def add_segments(
-    candidate: Candidate, column: str, frame: pd.DataFrame, method: str, cfg: TrainConfig
+    candidate: Candidate,
+    column: str,
+    frame: pd.DataFrame,
+    method: str,
+    cfg: TrainConfig,
+    inputs: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per-segment models for ``candidate`` (the global model, evaluated and refitted).
 
     When a segment enters, the candidate becomes the routing model: its holdout
     probabilities are the routed ones, the global model's are kept as ``global``. When
     none enters, the candidate stays the global pipeline. Either way the per-segment table
-    becomes a run artifact (``segments.csv``) and metrics; it is returned.
+    becomes a run artifact (``segments.csv``) and metrics; it is returned. ``inputs``: the
+    model input of ``frame``'s rows when it is already built (else built from ``frame``).
     """
     weight = frame["sample_weight"].fillna(1.0).to_numpy() if "sample_weight" in frame else None
     data = SegmentData(
-        model_input(frame),
+        model_input(frame) if inputs is None else inputs,
         frame["label"].to_numpy(),
         frame["fold"].to_numpy(),
         frame["lead_id"].to_numpy(),

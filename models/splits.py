@@ -14,12 +14,14 @@ each fold at least one snapshot date.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
+import numpy as np
 import pandas as pd
 
 from models.config import SplitSettings, TrainConfig
 from models.errors import InsufficientDataError
+from pipelines.features import NON_FEATURE_COLUMNS, model_input
 
 TEST_SHARE = 0.20
 CALIBRATION_SHARE = 0.15
@@ -182,3 +184,58 @@ def _span(row: pd.Series) -> str:
     if pd.isna(row["first"]):
         return "(no dates)"
     return f"{row['first'].date()}..{row['last'].date()}"
+
+
+@dataclass
+class Folds:
+    """The labelled frame split by fold, as model input.
+
+    ``inputs`` is the model input of every row, in the frame's order, built once; each
+    fold's ``X`` is a slice of it (a view where the fold's rows are contiguous, as
+    :func:`build_training_frame` lays them out), so the folds and the refit on every row
+    share one copy. ``frame`` keeps only the keys, label, fold and weight of each row.
+    """
+
+    frame: pd.DataFrame
+    X: dict[str, pd.DataFrame]
+    y: dict[str, np.ndarray]
+    inputs: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> Folds:
+        inputs = model_input(frame)
+        keys = frame[[c for c in frame.columns if c in NON_FEATURE_COLUMNS]].copy()
+        fold, label = keys["fold"].to_numpy(), keys["label"].to_numpy()
+        X, y = {}, {}
+        for name in FOLDS:
+            rows = np.flatnonzero(fold == name)
+            X[name], y[name] = _rows_of(inputs, rows), label[rows]
+        return cls(keys, X, y, inputs)
+
+    def weights(self, fold: str) -> np.ndarray | None:
+        part = self.frame[self.frame["fold"] == fold]
+        return part["sample_weight"].to_numpy() if "sample_weight" in part else None
+
+    def counts(self) -> pd.DataFrame:
+        """Per fold: first and last snapshot date, rows, leads and conversions."""
+        rows = []
+        for name in FOLDS:
+            part = self.frame[self.frame["fold"] == name]
+            rows.append(
+                {
+                    "fold": name,
+                    "first": part["snapshot_at"].min(),
+                    "last": part["snapshot_at"].max(),
+                    "rows": len(part),
+                    "leads": int(part["lead_id"].nunique()),
+                    "conversions": int(part["label"].sum()),
+                }
+            )
+        return pd.DataFrame(rows).set_index("fold")
+
+
+def _rows_of(frame: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """``frame.iloc[rows]``, without a copy when ``rows`` is a run of consecutive positions."""
+    if len(rows) and rows[-1] - rows[0] + 1 == len(rows):
+        return frame.iloc[rows[0] : rows[-1] + 1]
+    return frame.iloc[rows]

@@ -30,15 +30,20 @@ from models.publishing import Candidate, flatten, publish
 from models.refit import Refit, refit_on_all
 from models.sampling import automatic_negative_rate, fit_sample, weigh_per_lead
 from models.segments import add_segments, check_segment_column, segment_summary
-from models.splits import FOLDS, TimeFolds, assign_folds, choose_folds
+from models.splits import FOLDS, Folds, TimeFolds, assign_folds, choose_folds
 from models.tuning import tune
-from pipelines import FeaturesConfig, TrainingTables, fill_rate_report, leaking_columns
+from pipelines import (
+    FeaturesConfig,
+    TrainingTables,
+    fill_rate_report,
+    leaking_columns,
+    release_unused_memory,
+)
 from pipelines.features import (
     FeatureBuilder,
     build_feature_frame,
     build_snapshots,
     cap_per_lead,
-    model_input,
     sample_negatives,
     snapshot_dates,
 )
@@ -150,47 +155,9 @@ def fit_lightgbm(
         kept = [c for c in Xt_train.columns if c not in dropped]
         pipeline.set_params(model__monotone_constraints=monotone_constraints(kept, features_cfg))
     fitted, method = fit_calibrated(
-        pipeline, X_train, y_train, X_cal, y_cal, train_cfg.calibration, sample_weight
+        pipeline, X_train, y_train, X_cal, y_cal, train_cfg.calibration, sample_weight, Xt_train
     )
     return fitted, method, report
-
-
-@dataclass
-class Folds:
-    """The labelled frame split by fold, as model input."""
-
-    frame: pd.DataFrame
-    X: dict[str, pd.DataFrame]
-    y: dict[str, np.ndarray]
-
-    @classmethod
-    def of(cls, frame: pd.DataFrame) -> Folds:
-        X, y = {}, {}
-        for name in FOLDS:
-            part = frame[frame["fold"] == name]
-            X[name], y[name] = model_input(part), part["label"].to_numpy()
-        return cls(frame, X, y)
-
-    def weights(self, fold: str) -> np.ndarray | None:
-        part = self.frame[self.frame["fold"] == fold]
-        return part["sample_weight"].to_numpy() if "sample_weight" in part else None
-
-    def counts(self) -> pd.DataFrame:
-        """Per fold: first and last snapshot date, rows, leads and conversions."""
-        rows = []
-        for name in FOLDS:
-            part = self.frame[self.frame["fold"] == name]
-            rows.append(
-                {
-                    "fold": name,
-                    "first": part["snapshot_at"].min(),
-                    "last": part["snapshot_at"].max(),
-                    "rows": len(part),
-                    "leads": int(part["lead_id"].nunique()),
-                    "conversions": int(part["label"].sum()),
-                }
-            )
-        return pd.DataFrame(rows).set_index("fold")
 
 
 def excluded_inputs(
@@ -288,6 +255,8 @@ def train_model(
     """
     frame, time_folds = build_training_frame(tables, train_cfg, features_cfg, as_of, build_features)
     folds = Folds.of(frame)
+    frame = folds.frame  # keys, labels, folds, weights: the inputs are in folds.inputs now
+    release_unused_memory()  # what building the frame freed, before the long fits
     check_segment_column(segment_by, folds.X["train"].columns)
     check_enough_data(frame[frame["fold"] == "train"], train_cfg)
     if len(folds.y["test"]) == 0 or len(np.unique(folds.y["test"])) < 2:
@@ -305,7 +274,8 @@ def train_model(
     pipeline, method, report, probabilities = evaluate_lightgbm(
         train_cfg, features_cfg, folds, excluded
     )
-    refit = _refit(pipeline, frame, method)
+    release_unused_memory()
+    refit = _refit(pipeline, folds, method)
     sizes = {name: len(folds.y[name]) for name in FOLDS}
     candidate = Candidate(
         refit.pipeline,
@@ -318,7 +288,7 @@ def train_model(
         evaluated=pipeline,
     )
     tags = {"trained_through": refit.trained_through.date().isoformat()}
-    segments = _add_extras(candidate, tags, trials, segment_by, frame, method, train_cfg)
+    segments = _add_extras(candidate, tags, trials, segment_by, folds, method, train_cfg)
     params = _params(train_cfg, features_cfg, time_folds) | {
         "calibration_method": method,
         "excluded_inputs": ", ".join(excluded) or "-",
@@ -352,7 +322,7 @@ def _add_extras(
     tags: dict[str, str],
     trials: pd.DataFrame,
     segment_by: str | None,
-    frame: pd.DataFrame,
+    folds: Folds,
     method: str,
     train_cfg: TrainConfig,
 ) -> pd.DataFrame:
@@ -362,7 +332,7 @@ def _add_extras(
         candidate.tables["tuning.csv"] = trials
     if segment_by is None:
         return pd.DataFrame()
-    segments = add_segments(candidate, segment_by, frame, method, train_cfg)
+    segments = add_segments(candidate, segment_by, folds.frame, method, train_cfg, folds.inputs)
     tags |= {"segment_by": segment_by, "segments": segment_summary(segments)}
     return segments
 
@@ -377,12 +347,13 @@ def _params(
     return params | {f"fold.{k}": v for k, v in folds.describe().items()}
 
 
-def _refit(pipeline: Any, frame: pd.DataFrame, method: str) -> Refit:
+def _refit(pipeline: Any, folds: Folds, method: str) -> Refit:
     """The evaluated pipeline fitted again on every labelled snapshot (:mod:`models.refit`)."""
+    frame = folds.frame
     weights = frame["sample_weight"].fillna(1.0).to_numpy() if "sample_weight" in frame else None
     return refit_on_all(
         pipeline,
-        model_input(frame),
+        folds.inputs,
         frame["label"].to_numpy(),
         frame["snapshot_at"],
         frame["fold"] != "train",

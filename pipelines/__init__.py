@@ -59,9 +59,11 @@ from pipelines.inputs import (
     validate_inputs,
     write_inputs,
 )
+from pipelines.memory import release_unused_memory
 from pipelines.timestamps import utc, utc_times
 
 __all__ = [
+    "release_unused_memory",
     "FAMILY_OF_COLUMN",
     "fill_rate_report",
     "fill_rate_report_flat",

@@ -221,7 +221,8 @@ class EngagementFeatures(Family):
     """The event aggregates (``eng_*``) plus the recent-vs-prior trend."""
 
     def _features(self, X: pd.DataFrame) -> pd.DataFrame:
-        out = X[[c for c in X.columns if c.startswith("eng_")]].astype("float64")
+        # One block (copy): the model input's columns may be separate arrays (model_input).
+        out = X[[c for c in X.columns if c.startswith("eng_")]].astype("float64").copy()
         out = out.assign(
             eng_trend=(out["eng_recent_count"] - out["eng_prior_count"])
             / (out["eng_prior_count"] + 1.0)

@@ -192,4 +192,7 @@ def model_input(frame: pd.DataFrame) -> pd.DataFrame:
             out[column] = values.where(values.notna(), None)
         else:
             out[column] = frame[column].astype("float64")
-    return pd.DataFrame(out, index=frame.index)
+    # No copy of the float columns: they share the frame's memory (copy-on-write keeps
+    # either side from changing the other), so the frame and its model input fit in
+    # about the memory of one.
+    return pd.DataFrame(out, index=frame.index, copy=False)
