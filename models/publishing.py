@@ -251,7 +251,8 @@ def _reference(candidate: Candidate, seed: int) -> pd.DataFrame:
     fold: leads open at recent dates, as a scoring run sees them), their model inputs and
     the served model's probability."""
     X = candidate.X_test
-    reference = X.sample(min(REFERENCE_ROWS, len(X)), random_state=seed)
+    # copy(): one block per dtype (a model input's columns may be separate arrays).
+    reference = X.sample(min(REFERENCE_ROWS, len(X)), random_state=seed).copy()
     reference = reference.assign(probability=candidate.pipeline.predict_proba(reference)[:, 1])
     return reference.drop(columns=list(candidate.personal))
 
