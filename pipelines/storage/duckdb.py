@@ -198,3 +198,22 @@ class DuckDBStore:
 
     def dataset_dir(self, table: str, replace: bool = False) -> None:
         return None
+
+
+# Rows a partitioned write buffers over all its partitions (see bound_partitioned_writes).
+FLUSH_ROWS, MIN_FLUSH_ROWS, DUCKDB_FLUSH_ROWS = 2_000_000, 8_192, 524_288
+
+
+def bound_partitioned_writes(con: Any, directory: Path, partitions: int) -> None:
+    """Bounds what a ``COPY … PARTITION_BY`` into ``partitions`` parts holds in memory.
+
+    DuckDB's partitioned write buffers up to ``partitioned_write_flush_threshold`` rows per
+    partition (524,288 by default) before it writes them: with the 40 slices of a 10M-lead
+    store that was past a 512 MB limit (out of memory at 488 MB). The threshold is shared
+    out over the partitions instead (``FLUSH_ROWS`` in all), and what else outgrows the
+    limit spills to ``directory``.
+    """
+    path = str(directory).replace("'", "''")
+    con.execute(f"SET temp_directory = '{path}'")
+    rows = min(DUCKDB_FLUSH_ROWS, max(MIN_FLUSH_ROWS, FLUSH_ROWS // partitions))
+    con.execute(f"SET partitioned_write_flush_threshold = {rows}")

@@ -35,7 +35,7 @@ import pandas as pd
 
 from pipelines.contracts import SCHEMAS, TIMEFRAMES
 from pipelines.storage.base import Part, Store, StoreError, check_name
-from pipelines.storage.duckdb import DuckDBStore
+from pipelines.storage.duckdb import DuckDBStore, bound_partitioned_writes
 from pipelines.storage.files import FileStore
 from pipelines.storage.prechecks import doubtful_event_sql, doubtful_lead_sql, time_of
 from pipelines.timestamps import utc
@@ -326,6 +326,7 @@ def slice_open_rows(
     root.mkdir(parents=True)
     try:
         with _duckdb(store, memory_limit) as con:
+            bound_partitioned_writes(con, root / "spill", count)
             _prepare(con, store, as_of, tables)
             won = _closed_won(con, store, as_of)
             read: dict[str, pd.DataFrame] = {}

@@ -169,3 +169,18 @@ def test_open_reads_and_slices_carry_the_open_leads_attributes(
         parts = [validate_inputs(slices.read(i)) for i in range(3)]
     sliced = pd.concat([_open_rows(p)["leads"] for p in parts]).set_index("lead_id")
     assert sliced["attr_region"].to_dict() == full.to_dict()
+
+
+def test_a_partitioned_cut_buffers_a_bounded_number_of_rows_in_all(tmp_path: Path) -> None:
+    import duckdb
+
+    from pipelines.storage.duckdb import FLUSH_ROWS, bound_partitioned_writes
+
+    with duckdb.connect() as con:
+        threshold = "SELECT current_setting('partitioned_write_flush_threshold')"
+        for partitions, rows in [(1, 524_288), (4, 500_000), (40, 50_000), (1_000, 8_192)]:
+            bound_partitioned_writes(con, tmp_path / "spill", partitions)
+            assert con.execute(threshold).fetchone() == (rows,)
+            assert rows * partitions <= max(FLUSH_ROWS, 8_192 * partitions)
+        spill = con.execute("SELECT current_setting('temp_directory')").fetchone()
+        assert spill == (str(tmp_path / "spill"),)
