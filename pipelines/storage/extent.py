@@ -48,10 +48,9 @@ def _sql_max(store: Store, table: str, column: str) -> Any:
     server; ``...`` when the store cannot be asked or the column is missing."""
     import duckdb
 
-    from pipelines.storage.postgres import PostgresStore  # imported here, as by open_store
-
-    if isinstance(store, PostgresStore):
-        return store.maximum(table, column)
+    server_max = getattr(store, "maximum", None)  # PostgreSQL's, without importing its driver
+    if server_max is not None:
+        return server_max(table, column)
 
     query = f'SELECT max("{column}") FROM '
     try:
