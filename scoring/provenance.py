@@ -46,22 +46,25 @@ def data_fingerprint(tables: TrainingTables) -> str:
     if leads.empty:  # training stops on it with its own message
         return "0 leads"
     end = tables.data_end()
-    ids = np.sort(pd.util.hash_pandas_object(leads["lead_id"].astype(str), index=False).to_numpy())
-    digest = hashlib.blake2b(digest_size=4)
-    digest.update(f"{len(leads)}|{leads['created_at'].max()}|{end}|".encode())
-    digest.update(ids.tobytes())
-    return f"{len(leads):,} leads to {end:%Y-%m-%d} #{digest.hexdigest()}"
+    head = f"{len(leads)}|{leads['created_at'].max()}|{end}|"
+    return f"{len(leads):,} leads to {end:%Y-%m-%d} #{_digest(head, leads['lead_id'])}"
+
+
+def _digest(head: str, ids: pd.Series) -> str:
+    """8 hex digits hashing ``head`` and the sorted ``ids`` (their order does not count)."""
+    hashed = np.sort(pd.util.hash_pandas_object(ids.astype(str), index=False).to_numpy())
+    digest = hashlib.blake2b(head.encode(), digest_size=4)
+    digest.update(hashed.tobytes())
+    return digest.hexdigest()
 
 
 def file_provenance(path: Path, ids: pd.Series) -> dict[str, str]:
     """The tags of a version trained on a flat file (``train --flat``): the file's name and
     ``9,240 rows #1a2b3c4d`` (the count and a hash of the sorted row ids). No store id: a
     flat model is scored with ``score --flat``, never chosen for a store."""
-    hashed = np.sort(pd.util.hash_pandas_object(ids.astype(str), index=False).to_numpy())
-    digest = hashlib.blake2b(hashed.tobytes(), digest_size=4)
     return {
         STORE_URI_TAG: f"file {path.name}",
-        FINGERPRINT_TAG: f"{len(ids):,} rows #{digest.hexdigest()}",
+        FINGERPRINT_TAG: f"{len(ids):,} rows #{_digest('', ids)}",
     }
 
 
